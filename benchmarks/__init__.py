@@ -1,0 +1,1 @@
+"""Throughput of each reference store against its raw backend client: ``python -m benchmarks``."""

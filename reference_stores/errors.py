@@ -1,0 +1,62 @@
+"""The exceptions every session store raises, whatever its backend."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+__all__ = [
+    "InvalidSessionIdError",
+    "SessionExistsError",
+    "SessionStoreError",
+    "BackendErrors",
+]
+
+
+class SessionStoreError(Exception):
+    """A session store operation failed; a backend failure is attached as ``__cause__``."""
+
+
+class SessionExistsError(SessionStoreError):
+    """``create_session`` was called for an id that already names a live session."""
+
+
+class InvalidSessionIdError(SessionStoreError, ValueError):
+    """A session id is not a str of 1 to 256 characters in 0x21-0x7E."""
+
+
+class BackendErrors:
+    """Turn the backend's own exceptions into ``SessionStoreError`` with the cause kept.
+
+    A class rather than a generator-based context manager: it sits on every
+    operation's hot path.
+    """
+
+    __slots__ = ("backend", "operation", "exception_types")
+
+    def __init__(
+        self,
+        backend: str,
+        operation: str,
+        exception_types: tuple[type[BaseException], ...],
+    ) -> None:
+        self.backend = backend
+        self.operation = operation
+        self.exception_types = exception_types
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        if exc is None or isinstance(exc, SessionStoreError):
+            return False
+        if isinstance(exc, self.exception_types):
+            detail = str(exc) or type(exc).__name__
+            raise SessionStoreError(
+                f"{self.backend}: {self.operation} failed: {type(exc).__name__}: {detail}"
+            ) from exc
+        return False

@@ -1,0 +1,215 @@
+"""Checks and conversions every reference store shares.
+
+Each store validates its input here, before it touches its backend, so bad
+input raises the same specific error everywhere and changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from .errors import InvalidSessionIdError
+
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_SESSION_ID_LENGTH",
+    "Clock",
+    "clone_json",
+    "datetime_from_ms",
+    "dump_json",
+    "iso_from_ms",
+    "load_json_object",
+    "ms_from_iso",
+    "now_ms",
+    "validate_data",
+    "validate_session_id",
+    "validate_ttl_seconds",
+    "validate_updates",
+]
+
+Clock = Callable[[], float]
+"""Returns the current time as Unix epoch seconds (``time.time`` by default)."""
+
+MAX_SESSION_ID_LENGTH = 256
+MAX_DEPTH = 512
+"""Deepest nesting the reference stores accept (the contract asks for 32)."""
+
+_UPDATE_KEYS = frozenset({"data"})
+
+
+def validate_session_id(session_id: object) -> str:
+    """Return ``session_id`` as a plain str, or raise ``InvalidSessionIdError``."""
+    if not isinstance(session_id, str):
+        raise InvalidSessionIdError(
+            f"session id must be a str, not {type(session_id).__name__}"
+        )
+    length = len(session_id)
+    if length == 0 or length > MAX_SESSION_ID_LENGTH:
+        raise InvalidSessionIdError(
+            f"session id must be 1 to {MAX_SESSION_ID_LENGTH} characters long, "
+            f"not {length}"
+        )
+    # Printable ASCII without the space is exactly 0x21-0x7E.
+    if not (session_id.isascii() and session_id.isprintable()) or " " in session_id:
+        bad = next(c for c in session_id if not "\x21" <= c <= "\x7e")
+        raise InvalidSessionIdError(
+            f"session id may only hold characters 0x21-0x7E, found U+{ord(bad):04X}"
+        )
+    return str(session_id)
+
+
+def validate_ttl_seconds(ttl_seconds: object) -> float | None:
+    """``None`` (never expire) or a positive, finite number of seconds."""
+    if ttl_seconds is None:
+        return None
+    if isinstance(ttl_seconds, bool) or not isinstance(ttl_seconds, (int, float)):
+        raise TypeError(
+            f"ttl_seconds must be a number or None, not {type(ttl_seconds).__name__}"
+        )
+    if not math.isfinite(ttl_seconds) or ttl_seconds <= 0:
+        raise ValueError(f"ttl_seconds must be positive and finite, not {ttl_seconds!r}")
+    return float(ttl_seconds)
+
+
+def validate_data(data: object) -> dict[str, Any]:
+    """Check that ``data`` is a JSON object and return a deep copy made of dicts and lists.
+
+    ``None`` stands for the empty object (``create_session`` without data).
+    """
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping):
+        raise TypeError(f"session data must be a JSON object (a mapping), not {type(data).__name__}")
+    return _copy_object(data, "data", 1)
+
+
+def validate_updates(updates: object) -> dict[str, Any] | None:
+    """Check an ``update_session`` argument; return the new data, or ``None`` for a touch."""
+    if not isinstance(updates, Mapping):
+        raise TypeError(f"updates must be a mapping, not {type(updates).__name__}")
+    unknown = [key for key in updates if key not in _UPDATE_KEYS]
+    if unknown:
+        raise ValueError(
+            f"updates may only hold the key 'data'; refused: {', '.join(map(repr, unknown))}"
+        )
+    if "data" not in updates:
+        return None
+    new_data = updates["data"]
+    if not isinstance(new_data, Mapping):
+        raise TypeError(
+            f"updates['data'] must be a JSON object (a mapping), not {type(new_data).__name__}"
+        )
+    return _copy_object(new_data, "data", 1)
+
+
+def _copy_object(value: Mapping[Any, Any], path: str, depth: int) -> dict[str, Any]:
+    if depth > MAX_DEPTH:
+        raise ValueError(f"{path}: nested deeper than {MAX_DEPTH} levels")
+    copy: dict[str, Any] = {}
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise TypeError(f"{path}: object keys must be str, found {type(key).__name__} {key!r}")
+        _check_text(key, path)
+        copy[str(key)] = _copy_value(item, f"{path}[{key!r}]", depth)
+    return copy
+
+
+def _copy_value(value: Any, path: str, depth: int) -> Any:
+    # Exact types first: they are nearly all values, and bool must not pass as int.
+    kind = type(value)
+    if value is None or kind is bool:
+        return value
+    if kind is str:
+        _check_text(value, path)
+        return value
+    if kind is int:
+        return value
+    if kind is float:
+        if not math.isfinite(value):
+            raise ValueError(f"{path}: {value!r} is not a JSON number")
+        return value
+    if isinstance(value, Mapping):
+        return _copy_object(value, path, depth + 1)
+    if isinstance(value, list):
+        if depth + 1 > MAX_DEPTH:
+            raise ValueError(f"{path}: nested deeper than {MAX_DEPTH} levels")
+        return [_copy_value(item, f"{path}[{index}]", depth + 1) for index, item in enumerate(value)]
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str):
+        _check_text(value, path)
+        return str(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return _copy_value(float(value), path, depth)
+    raise TypeError(f"{path}: {kind.__name__} is not a JSON type")
+
+
+def _check_text(text: str, path: str) -> None:
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise ValueError(
+                f"{path}: a string holds a lone surrogate U+{ord(text[error.start]):04X}, "
+                "which is not Unicode text"
+            ) from None
+
+
+def clone_json(value: Any) -> Any:
+    """Deep-copy a value that ``validate_data`` already accepted (no checks, dicts and lists only)."""
+    kind = type(value)
+    if kind is dict:
+        return {key: clone_json(item) for key, item in value.items()}
+    if kind is list:
+        return [clone_json(item) for item in value]
+    return value
+
+
+def dump_json(data: dict[str, Any]) -> str:
+    """Serialize validated data compactly, keeping every character as it is."""
+    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def load_json_object(text: str | bytes) -> dict[str, Any]:
+    """Parse JSON text a store wrote; anything but an object is a corrupt record."""
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise ValueError(f"stored session data is not a JSON object but {type(value).__name__}")
+    return value
+
+
+def now_ms(clock: Clock) -> int:
+    """The clock's current time in whole Unix epoch milliseconds (truncated)."""
+    return math.floor(clock() * 1000)
+
+
+def default_clock() -> float:
+    return time.time()
+
+
+def datetime_from_ms(ms: int) -> datetime:
+    """An aware UTC datetime for Unix epoch milliseconds (exact: no float rounding)."""
+    seconds, millis = divmod(ms, 1000)
+    return datetime.fromtimestamp(seconds, timezone.utc).replace(microsecond=millis * 1000)
+
+
+def iso_from_ms(ms: int) -> str:
+    """JavaScript's ``Date.prototype.toISOString()`` form: ``2026-11-23T19:22:48.123Z``."""
+    moment = datetime_from_ms(ms)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def ms_from_iso(text: str) -> int:
+    """Unix epoch milliseconds from an ISO 8601 timestamp such as ``toISOString()`` writes."""
+    moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    delta = moment - datetime(1970, 1, 1, tzinfo=timezone.utc)
+    return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
