@@ -1,0 +1,132 @@
+"""Checks the contract scenarios share: records read by attribute, JSON compared by type."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ..trial import ClauseViolation, Trial
+
+__all__ = ["Snapshot", "expect_error", "json_difference", "read", "snapshot"]
+
+_ATTRIBUTES = ("session_id", "created_at", "updated_at", "ttl", "data")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A session as plain values, taken from whatever record type the store returns."""
+
+    session_id: Any
+    created_at: Any
+    updated_at: Any
+    ttl: Any
+    data: Any
+
+
+def snapshot(record: object) -> Snapshot:
+    missing = [name for name in _ATTRIBUTES if not hasattr(record, name)]
+    if missing:
+        raise ClauseViolation(
+            f"get_session returned a {type(record).__name__} without the attribute(s) {', '.join(missing)}"
+        )
+    return Snapshot(*(getattr(record, name) for name in _ATTRIBUTES))
+
+
+async def read(trial: Trial, store: Any, session_id: str) -> Snapshot:
+    """``get_session`` of a session that must be live."""
+    record = await store.get_session(session_id)
+    trial.check(record is not None, f"get_session({session_id!r}) returned None for a live session")
+    return snapshot(record)
+
+
+def matches_error(error: BaseException, expected: type[BaseException]) -> bool:
+    # A store with its own exception hierarchy conforms when the class name matches.
+    if isinstance(error, expected):
+        return True
+    return any(klass.__name__ == expected.__name__ for klass in type(error).__mro__)
+
+
+async def expect_error(
+    call: Awaitable[Any],
+    expected: tuple[type[BaseException], ...],
+    what: str,
+) -> BaseException:
+    """Await ``call``; it must raise one of ``expected`` (by class or class name)."""
+    names = " or ".join(kind.__name__ for kind in expected)
+    try:
+        result = await call
+    except Exception as error:  # judged below: any other class is a violation
+        if any(matches_error(error, kind) for kind in expected):
+            return error
+        raise ClauseViolation(f"{what}: expected {names}, got {type(error).__name__}: {error}") from error
+    raise ClauseViolation(f"{what}: expected {names}, but it returned {result!r}")
+
+
+def json_difference(expected: Any, actual: Any, path: str = "data") -> str | None:
+    """Where ``actual`` differs from ``expected`` in JSON terms, by type as well as value."""
+    if expected is None:
+        return None if actual is None else f"{path}: expected None, got {_typed(actual)}"
+    if isinstance(expected, bool):
+        if type(actual) is not bool or actual != expected:
+            return f"{path}: expected {expected!r} (bool), got {_typed(actual)}"
+        return None
+    if isinstance(expected, int):
+        if type(actual) is not int or actual != expected:
+            return f"{path}: expected {expected!r} (int), got {_typed(actual)}"
+        return None
+    if isinstance(expected, float):
+        same = type(actual) is float and (actual == expected or (math.isnan(actual) and math.isnan(expected)))
+        return None if same else f"{path}: expected {expected!r} (float), got {_typed(actual)}"
+    if isinstance(expected, str):
+        if not isinstance(actual, str) or actual != expected:
+            return f"{path}: expected the str {_clip(expected)}, got {_typed(actual)}"
+        return None
+    if isinstance(expected, list):
+        if not isinstance(actual, list):
+            return f"{path}: expected a list, got {_typed(actual)}"
+        if len(actual) != len(expected):
+            return f"{path}: expected a list of {len(expected)} items, got {len(actual)}"
+        for index, (want, got) in enumerate(zip(expected, actual)):
+            found = json_difference(want, got, f"{path}[{index}]")
+            if found:
+                return found
+        return None
+    if isinstance(expected, dict):
+        if not isinstance(actual, dict):
+            return f"{path}: expected a dict, got {_typed(actual)}"
+        missing = [key for key in expected if key not in actual]
+        extra = [key for key in actual if key not in expected]
+        if missing or extra:
+            return f"{path}: keys differ: missing {_clip(missing)}, unexpected {_clip(extra)}"
+        for key in expected:
+            found = json_difference(expected[key], actual[key], f"{path}[{key!r}]")
+            if found:
+                return found
+        return None
+    raise TypeError(f"the suite compared a non-JSON value {expected!r}")  # a bug in the suite
+
+
+def _typed(value: Any) -> str:
+    return f"{_clip(value)} ({type(value).__name__})"
+
+
+def _clip(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 120 else text[:100] + f"...<{len(text)} characters>"
+
+
+def check_data(trial: Trial, expected: Any, actual: Any, when: str) -> None:
+    found = json_difference(expected, actual)
+    trial.check(found is None, f"{when}: {found}")
+
+
+def is_aware_utc(moment: Any) -> bool:
+    return (
+        isinstance(moment, datetime)
+        and moment.tzinfo is not None
+        and moment.utcoffset() is not None
+        and moment.utcoffset().total_seconds() == 0  # type: ignore[union-attr]
+    )

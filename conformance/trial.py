@@ -1,0 +1,210 @@
+"""One run of one contract scenario: a fresh event loop, fresh stores, fresh ids, a repro log."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import secrets
+import string
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AsyncExitStack
+from datetime import datetime, timezone
+from typing import Any
+
+from reference_stores.interface import SESSION_STORE_METHODS
+
+from .clauses import Clause
+from .targets import UNSET, StoreBuilder
+
+__all__ = ["ID_ALPHABET", "ClauseViolation", "FakeClock", "NotApplicable", "RecordingStore", "Trial"]
+
+ID_ALPHABET = "".join(chr(code) for code in range(0x21, 0x7F))
+"""Every character a session id may hold (0x21-0x7E)."""
+
+REAL_TIME_TTL_SECONDS = 2
+"""The TTL used when the store takes no clock and the suite has to wait for real."""
+
+
+class ClauseViolation(AssertionError):
+    """The store broke the clause under test; the message says how."""
+
+
+class NotApplicable(Exception):
+    """The clause cannot be checked against this store; the message says why."""
+
+
+class FakeClock:
+    """A clock the suite moves by hand: Unix epoch seconds as float, starting at real time."""
+
+    def __init__(self) -> None:
+        self._now = math.floor(time.time() * 1000) / 1000
+
+    def __call__(self) -> float:
+        return self._now
+
+    def set(self, moment: float) -> None:
+        self._now = max(self._now, moment)
+
+
+class RecordingStore:
+    """Passes every call to the store and writes it down, so a failure can show how it came about."""
+
+    def __init__(self, store: Any, name: str, log: list[str]) -> None:
+        self.wrapped = store
+        self._name = name
+        self._log = log
+        for method in SESSION_STORE_METHODS:
+            setattr(self, method, self._recorded(method))
+
+    def _recorded(self, method: str) -> Callable[..., Awaitable[Any]]:
+        target = getattr(self.wrapped, method)
+
+        async def call(*args: Any) -> Any:
+            text = f"await {self._name}.{method}({', '.join(_short_repr(a) for a in args)})"
+            try:
+                result = await target(*args)
+            except BaseException as error:
+                self._log.append(f"{text}  # raised {type(error).__name__}: {_first_line(error)}")
+                raise
+            self._log.append(f"{text}  # -> {_short_repr(result)}")
+            return result
+
+        call.__name__ = method
+        return call
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0][:200] if text else ""
+
+
+def _short_repr(value: Any, limit: int = 300) -> str:
+    text = repr(value)
+    if len(text) > limit:
+        return f"{text[: limit - 40]}...<{len(text)} characters>...{text[-20:]}"
+    return text
+
+
+class Trial:
+    """What a scenario works with: stores built from the target, ids, time, and checks."""
+
+    def __init__(
+        self,
+        builder: StoreBuilder,
+        clause: Clause,
+        stack: AsyncExitStack,
+        *,
+        use_ttl: bool,
+        settings: Mapping[str, Any],
+    ) -> None:
+        self.builder = builder
+        self.clause = clause
+        self.settings = settings
+        self.log: list[str] = []
+        self.created_ids: list[str] = []
+        self._stack = stack
+        self._stores: list[tuple[RecordingStore, Any]] = []
+        self.clock: FakeClock | None = FakeClock() if builder.accepts_clock else None
+        self.ttl_seconds: float = 60 if self.clock is not None else REAL_TIME_TTL_SECONDS
+        self.margin = 0.01 if self.clock is not None else 0.25
+        """How far from a TTL boundary a check stays, so call latency cannot blur it."""
+        self.use_ttl = use_ttl
+        self.level_override: str | None = None
+        self.failing_builder: StoreBuilder | None = None
+
+    @property
+    def real_time(self) -> bool:
+        return self.clock is None
+
+    async def open(self, *, ttl_seconds: Any = UNSET, name: str | None = None) -> Any:
+        """A new store object built from the target (with the trial's clock when it takes one)."""
+        if ttl_seconds is UNSET and self.use_ttl:
+            ttl_seconds = self.ttl_seconds
+        name = name or ("store" if not self._stores else f"store{len(self._stores) + 1}")
+        self.log.append(f"{name} = {self.builder.call_text(ttl_seconds=ttl_seconds, clock=self.clock is not None)}")
+        raw = await self.builder.open(self._stack, ttl_seconds=ttl_seconds, clock=self.clock)
+        recorded = RecordingStore(raw, name, self.log)
+        self._stores.append((recorded, raw))
+        reason = self.declared_not_applicable(raw)
+        if reason:
+            raise NotApplicable(f"the store declares it not applicable: {reason}")
+        return recorded
+
+    async def tick(self) -> None:
+        """Let time pass visibly: 2 s on a fake clock (whole seconds show in ``ttl``), 5 ms for real."""
+        await self.sleep(2.0 if self.clock is not None else 0.005)
+
+    def rewind(self, seconds: float) -> None:
+        """Move the fake clock backwards, as a system clock step would."""
+        assert self.clock is not None
+        self.clock._now -= seconds
+        self.log.append(f"clock.set({self.clock._now:.3f})  # stepped back {seconds:g} s")
+
+    def raw(self, store: RecordingStore) -> Any:
+        return store.wrapped
+
+    def new_id(self, length: int = 32, alphabet: str = ID_ALPHABET) -> str:
+        """A fresh random id from the whole id alphabet, so stores that mangle ids are caught."""
+        session_id = "".join(secrets.choice(alphabet) for _ in range(length))
+        self.created_ids.append(session_id)
+        return session_id
+
+    def remember(self, session_id: str) -> str:
+        self.created_ids.append(session_id)
+        return session_id
+
+    # Time: a fake clock moves at once; without one the suite really waits.
+    def now(self) -> float:
+        return self.clock() if self.clock is not None else time.time()
+
+    async def sleep_until(self, moment: float) -> None:
+        if self.clock is not None:
+            self.clock.set(moment)
+            self.log.append(f"clock.set({moment:.3f})  # +{moment - self._start:.3f} s")
+            return
+        delay = moment - time.time()
+        if delay > 0:
+            self.log.append(f"await asyncio.sleep({delay:.3f})")
+            await asyncio.sleep(delay)
+
+    async def sleep(self, seconds: float) -> None:
+        await self.sleep_until(self.now() + seconds)
+
+    _start: float = 0.0
+
+    def start(self) -> None:
+        self._start = self.now()
+
+    def check(self, condition: object, problem: str) -> None:
+        if not condition:
+            raise ClauseViolation(problem)
+
+    def not_applicable(self, reason: str) -> None:
+        raise NotApplicable(reason)
+
+    def declared_not_applicable(self, store: Any) -> str | None:
+        raw = store.wrapped if isinstance(store, RecordingStore) else store
+        reasons = getattr(raw, "conformance_not_applicable", None) or {}
+        return reasons.get(self.clause.id) if isinstance(reasons, Mapping) else None
+
+    def notes(self) -> list[str]:
+        notes = []
+        for _recorded, raw in self._stores:
+            found = getattr(raw, "conformance_notes", None) or {}
+            if isinstance(found, Mapping) and self.clause.id in found:
+                notes.append(str(found[self.clause.id]))
+        return sorted(set(notes))
+
+    # Time bounds for checks on timestamps
+    def moment_bounds(self, began: float, ended: float) -> tuple[datetime, datetime]:
+        """The window a timestamp taken during a call may fall in (1 s slack without a fake clock)."""
+        slack = 0.0015 if self.clock is not None else 1.0
+        return _utc(began - slack), _utc(ended + slack)
+
+
+def _utc(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, timezone.utc)
+
+
+ID_LETTERS = string.ascii_letters
