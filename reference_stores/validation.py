@@ -36,7 +36,7 @@ Clock = Callable[[], float]
 """Returns the current time as Unix epoch seconds (``time.time`` by default)."""
 
 MAX_SESSION_ID_LENGTH = 256
-MAX_DEPTH = 512
+MAX_DEPTH = 200
 """Deepest nesting the reference stores accept (the contract asks for 32)."""
 
 _UPDATE_KEYS = frozenset({"data"})

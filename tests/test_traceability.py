@@ -1,0 +1,75 @@
+"""SPEC.md, the suite and the broken stores name the same clauses, and each clause is tested."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from broken_stores import BROKEN_STORES, WARNING_STORES
+from conformance import CLAUSES, SessionStoreContract
+
+ROOT = Path(__file__).parent.parent
+SPEC = ROOT / "SPEC.md"
+CLAUSE_HEADING = re.compile(r"^#### ([A-Z0-9-]+) · (MUST|SHOULD)$")
+
+# Clauses whose failing store is proven outside broken_stores.py: test file -> test name.
+PROVEN_ELSEWHERE = {
+    "IFACE-METHODS": ("test_plugin_cli.py", "test_a_subclass_with_a_non_async_method_fails_iface_methods"),
+    "ERR-BACKEND": ("test_suite_catches_broken_stores.py", "test_backend_errors_turned_into_none_fail_err_backend"),
+}
+# Invisible through the interface: checked on raw records by the text-backed stores' own tests.
+CHECKED_BY_STORE_TESTS = {"TIME-TEXT-FORMAT"}
+
+
+def spec_clauses() -> dict[str, tuple[str, str]]:
+    found: dict[str, tuple[str, str]] = {}
+    lines = SPEC.read_text(encoding="utf-8").splitlines()
+    for index, line in enumerate(lines):
+        match = CLAUSE_HEADING.match(line)
+        if match:
+            assert match.group(1) not in found, f"SPEC.md states {match.group(1)} twice"
+            found[match.group(1)] = (match.group(2), lines[index + 1])
+    return found
+
+
+def suite_tests() -> dict[str, list[str]]:
+    by_clause: dict[str, list[str]] = {}
+    for name in dir(SessionStoreContract):
+        clause = getattr(getattr(SessionStoreContract, name), "_conformance_clause", None)
+        if clause is not None:
+            by_clause.setdefault(clause.id, []).append(name)
+    return by_clause
+
+
+def test_spec_and_the_suite_state_the_same_clauses_word_for_word() -> None:
+    stated = spec_clauses()
+    assert list(stated) == [clause.id for clause in CLAUSES]
+    for clause in CLAUSES:
+        assert stated[clause.id] == (clause.level, clause.text), clause.id
+
+
+@pytest.mark.parametrize("clause", [c.id for c in CLAUSES])
+def test_every_clause_has_a_suite_test(clause: str) -> None:
+    assert suite_tests().get(clause), f"no test in the suite checks {clause}"
+
+
+@pytest.mark.parametrize("clause", [c.id for c in CLAUSES])
+def test_every_clause_has_a_store_that_fails_it(clause: str) -> None:
+    if clause in CHECKED_BY_STORE_TESTS:
+        mentions = [p.name for p in (ROOT / "tests").glob("test_store_*.py") if clause in p.read_text(encoding="utf-8")]
+        assert mentions, f"no store test checks {clause} on raw records"
+        return
+    if clause in PROVEN_ELSEWHERE:
+        file_name, test_name = PROVEN_ELSEWHERE[clause]
+        assert f"def {test_name}(" in (ROOT / "tests" / file_name).read_text(encoding="utf-8")
+        return
+    assert clause in {*BROKEN_STORES.values(), *WARNING_STORES.values()}, f"no broken store proves the suite fails {clause}"
+
+
+def test_every_clause_id_named_in_the_tests_exists() -> None:
+    known = {clause.id for clause in CLAUSES}
+    named = {*BROKEN_STORES.values(), *WARNING_STORES.values(), *PROVEN_ELSEWHERE, *CHECKED_BY_STORE_TESTS}
+    assert named <= known
+    assert set(suite_tests()) <= known
