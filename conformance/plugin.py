@@ -30,28 +30,73 @@ _STATUS_ORDER = ("fail", "error", "warn", "expected-fail", "pass", "n/a")
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("session-store-conformance", "MCP session store conformance (SPEC.md)")
     group.addoption(
-        "--store", action="append", default=[], metavar="TARGET",
+        "--store",
+        action="append",
+        default=[],
+        metavar="TARGET",
         help="run the contract suite against TARGET: a short name (memory, sqlite, redis, ...), "
         "MODULE:ATTRIBUTE, or node:PATH[:EXPORT]. Repeat for several stores. "
         f"Fallbacks: ${ENV_STORE}, then the ini option session_store.",
     )
     group.addoption(
-        "--store-option", action="append", default=[], metavar="KEY=VALUE",
+        "--store-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="keyword argument for the store (VALUE read as JSON when it parses, else a string); repeatable",
     )
     group.addoption(
-        "--failing-store-option", action="append", default=[], metavar="KEY=VALUE",
+        "--failing-store-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="options that point the store at a backend that is down, for the ERR-BACKEND clause; repeatable",
     )
-    group.addoption("--node-runner", metavar="COMMAND", help="run node:... stores through COMMAND (for example tsx, for TypeScript)")
-    group.addoption("--conformance-report", metavar="FILE", help="write the per-clause results as JSON to FILE")
-    group.addoption("--conformance-baseline", metavar="FILE", help="clause ids expected to fail, one per line; those that pass are reported stale")
-    group.addoption("--conformance-race-rounds", type=int, metavar="N", help="rounds of each race clause (default 20)")
-    group.addoption("--conformance-race-concurrency", type=int, metavar="N", help="concurrent calls per race round (default 8)")
-    group.addoption("--conformance-timeout", type=float, metavar="SECONDS", help="time limit of one scenario (default 60)")
-    group.addoption("--conformance-examples", type=int, metavar="N", help="generated examples for model-based clauses (default 60)")
-    parser.addini("session_store", type="linelist", help="store targets to judge when --store is not given")
-    parser.addini("session_store_options", type="linelist", help="KEY=VALUE store options when --store-option is not given")
+    group.addoption(
+        "--node-runner",
+        metavar="COMMAND",
+        help="run node:... stores through COMMAND (for example tsx, for TypeScript)",
+    )
+    group.addoption(
+        "--conformance-report", metavar="FILE", help="write the per-clause results as JSON to FILE"
+    )
+    group.addoption(
+        "--conformance-baseline",
+        metavar="FILE",
+        help="clause ids expected to fail, one per line; those that pass are reported stale",
+    )
+    group.addoption(
+        "--conformance-race-rounds",
+        type=int,
+        metavar="N",
+        help="rounds of each race clause (default 20)",
+    )
+    group.addoption(
+        "--conformance-race-concurrency",
+        type=int,
+        metavar="N",
+        help="concurrent calls per race round (default 8)",
+    )
+    group.addoption(
+        "--conformance-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="time limit of one scenario (default 60)",
+    )
+    group.addoption(
+        "--conformance-examples",
+        type=int,
+        metavar="N",
+        help="generated examples for model-based clauses (default 60)",
+    )
+    parser.addini(
+        "session_store", type="linelist", help="store targets to judge when --store is not given"
+    )
+    parser.addini(
+        "session_store_options",
+        type="linelist",
+        help="KEY=VALUE store options when --store-option is not given",
+    )
 
 
 def _chosen_targets(config: pytest.Config) -> tuple[list[str], str]:
@@ -68,7 +113,9 @@ def _chosen_targets(config: pytest.Config) -> tuple[list[str], str]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "conformance_clause(id): the SPEC.md clause this test checks")
+    config.addinivalue_line(
+        "markers", "conformance_clause(id): the SPEC.md clause this test checks"
+    )
     config.pluginmanager.register(ConformanceReport(config), "session-store-conformance-report")
     config.stash[_BASELINE] = _read_baseline(config.getoption("conformance_baseline"))
     specs, source = _chosen_targets(config)
@@ -111,15 +158,22 @@ async def _probe(target: Any) -> None:
         except TargetError as error:
             raise TargetError(f"--store={target.label}: {error}") from None
         except Exception as error:
-            raise TargetError(f"--store={target.label}: building the store raised {type(error).__name__}: {error}") from None
+            raise TargetError(
+                f"--store={target.label}: building the store raised {type(error).__name__}: {error}"
+            ) from None
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     from .suite import TestSessionStoreConformance
 
-    if metafunc.cls is TestSessionStoreConformance and "session_store_target" in metafunc.fixturenames:
+    if (
+        metafunc.cls is TestSessionStoreConformance
+        and "session_store_target" in metafunc.fixturenames
+    ):
         targets = metafunc.config.stash.get(_TARGETS, [])
-        metafunc.parametrize("session_store_target", targets, ids=[t.label for t in targets], indirect=True)
+        metafunc.parametrize(
+            "session_store_target", targets, ids=[t.label for t in targets], indirect=True
+        )
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -131,8 +185,11 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
         builder = StoreBuilder(target.factory, target.options)
         ttl = (
-            "not applicable (no ttl_seconds parameter)" if not builder.accepts_ttl
-            else "fake clock" if builder.accepts_clock else "real time (a few seconds of waiting)"
+            "not applicable (no ttl_seconds parameter)"
+            if not builder.accepts_ttl
+            else "fake clock"
+            if builder.accepts_clock
+            else "real time (a few seconds of waiting)"
         )
         lines.append(f"store under test: {target.label} (from {target.source}); TTL clauses: {ttl}")
     return lines
@@ -166,7 +223,8 @@ def _store_label(item: pytest.Item) -> str:
     callspec = getattr(item, "callspec", None)
     if callspec is not None and "session_store_target" in callspec.params:
         return str(callspec.params["session_store_target"].label)
-    name = item.cls.__name__ if getattr(item, "cls", None) else item.name
+    cls = getattr(item, "cls", None)
+    name = cls.__name__ if cls is not None else item.name
     return f"{name}[{callspec.id}]" if callspec is not None else name
 
 
@@ -186,7 +244,9 @@ def _read_baseline(path: str | None) -> frozenset[str]:
         try:
             clause_by_id(clause_id)
         except KeyError:
-            raise pytest.UsageError(f"--conformance-baseline={path}:{number}: no clause {clause_id!r} in SPEC.md") from None
+            raise pytest.UsageError(
+                f"--conformance-baseline={path}:{number}: no clause {clause_id!r} in SPEC.md"
+            ) from None
         ids.add(clause_id)
     return frozenset(ids)
 
@@ -196,11 +256,13 @@ class ConformanceReport:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        self.results: dict[str, dict[str, list[tuple[str, str, str]]]] = defaultdict(lambda: defaultdict(list))
+        self.results: dict[str, dict[str, list[tuple[str, str, str]]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
         self.ttl_modes: dict[str, str] = {}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        properties = dict(report.user_properties)
+        properties: dict[str, Any] = dict(report.user_properties)
         clause_id = properties.get("conformance_clause")
         if clause_id is None:
             return
@@ -226,7 +288,7 @@ class ConformanceReport:
             reason = _skip_reason(report)
         if status is None:
             return
-        store = properties.get("conformance_store", "?")
+        store = str(properties.get("conformance_store", "?"))
         if "conformance_ttl" in properties:
             self.ttl_modes[store] = properties["conformance_ttl"]
         self.results[store][clause_id].append((status, reason, report.nodeid))
@@ -247,16 +309,18 @@ class ConformanceReport:
                 if status == "pass" and clause.id in baseline:
                     status = "stale"
                     reasons = ["listed in the baseline but passes now: remove it from the baseline"]
-                rows.append({
-                    "store": store,
-                    "clause": clause.id,
-                    "level": clause.level,
-                    "section": clause.section,
-                    "status": status,
-                    "reason": reasons[0] if reasons else "",
-                    "capability": {"ttl": self.ttl_modes.get(store, "")},
-                    "tests": [node for _s, _r, node in outcomes],
-                })
+                rows.append(
+                    {
+                        "store": store,
+                        "clause": clause.id,
+                        "level": clause.level,
+                        "section": clause.section,
+                        "status": status,
+                        "reason": reasons[0] if reasons else "",
+                        "capability": {"ttl": self.ttl_modes.get(store, "")},
+                        "tests": [node for _s, _r, node in outcomes],
+                    }
+                )
         return rows
 
     @pytest.hookimpl(trylast=True)
@@ -272,12 +336,28 @@ class ConformanceReport:
             for row in mine:
                 counts[row["status"]] += 1
             ttl = self.ttl_modes.get(store, "")
-            write(f"{store}: " + ", ".join(f"{n} {s}" for s, n in counts.items()) + (f"  (TTL clauses: {ttl})" if ttl else ""))
+            write(
+                f"{store}: "
+                + ", ".join(f"{n} {s}" for s, n in counts.items())
+                + (f"  (TTL clauses: {ttl})" if ttl else "")
+            )
             for row in mine:
-                mark = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "warn": "WARN", "n/a": "N/A",
-                        "expected-fail": "XFAIL", "stale": "STALE"}[row["status"]]
-                detail = f"  {row['reason'][:110]}" if row["reason"] and row["status"] != "pass" else ""
-                colour = {"red": mark in ("FAIL", "ERROR"), "yellow": mark in ("WARN", "STALE", "XFAIL")}
+                mark = {
+                    "pass": "PASS",
+                    "fail": "FAIL",
+                    "error": "ERROR",
+                    "warn": "WARN",
+                    "n/a": "N/A",
+                    "expected-fail": "XFAIL",
+                    "stale": "STALE",
+                }[row["status"]]
+                detail = (
+                    f"  {row['reason'][:110]}" if row["reason"] and row["status"] != "pass" else ""
+                )
+                colour = {
+                    "red": mark in ("FAIL", "ERROR"),
+                    "yellow": mark in ("WARN", "STALE", "XFAIL"),
+                }
                 terminalreporter.write(f"  {mark:6} {row['level']:6} {row['clause']:22}", **colour)
                 write(detail)
 

@@ -37,7 +37,9 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
 
 
-def contract_test(clause_id: str, *, ttl: bool = False) -> Callable[[Callable[..., Awaitable[None]]], Any]:
+def contract_test(
+    clause_id: str, *, ttl: bool = False
+) -> Callable[[Callable[..., Awaitable[None]]], Any]:
     """Mark an ``async def scenario(self, trial)`` method as the test of one clause.
 
     The test pytest sees is a plain function that runs the scenario in a new
@@ -47,7 +49,9 @@ def contract_test(clause_id: str, *, ttl: bool = False) -> Callable[[Callable[..
 
     def decorate(scenario: Callable[..., Awaitable[None]]) -> Any:
         def test(self: Any, session_store_kit: Kit) -> None:
-            session_store_kit.run(scenario.__name__, clause, lambda trial: scenario(self, trial), ttl=ttl)
+            session_store_kit.run(
+                scenario.__name__, clause, lambda trial: scenario(self, trial), ttl=ttl
+            )
 
         test.__name__ = scenario.__name__
         test.__qualname__ = scenario.__qualname__
@@ -90,11 +94,22 @@ class Kit:
     def run(self, name: str, clause: Clause, scenario: Scenario, *, ttl: bool) -> None:
         self._item.user_properties.append(("conformance_ttl", self.ttl_mode()))
         if ttl and not self.builder.accepts_ttl:
-            outcome = Outcome("n/a", "the target does not accept ttl_seconds, so TTL clauses cannot be checked")
+            outcome = Outcome(
+                "n/a", "the target does not accept ttl_seconds, so TTL clauses cannot be checked"
+            )
         elif ttl and not self.builder.accepts_clock:
             outcome = self._real_time_batch()[name]
         else:
-            outcome = asyncio.run(execute(self.builder, clause, scenario, self.settings, use_ttl=ttl, failing=self.failing_builder))
+            outcome = asyncio.run(
+                execute(
+                    self.builder,
+                    clause,
+                    scenario,
+                    self.settings,
+                    use_ttl=ttl,
+                    failing=self.failing_builder,
+                )
+            )
         report(self._item, clause, outcome)
 
     def _real_time_batch(self) -> dict[str, Outcome]:
@@ -122,7 +137,7 @@ class Kit:
                         for name in names
                     )
                 )
-                return dict(zip(names, results))
+                return dict(zip(names, results, strict=True))
 
             self._batch_cache[self.key] = asyncio.run(run_all())
         return self._batch_cache[self.key]
@@ -154,21 +169,26 @@ async def execute(
             except NotApplicable as reason:
                 outcome = Outcome("n/a", str(reason))
             except ClauseViolation as violation:
-                outcome = Outcome("fail", _failure(clause, str(violation), trial), trial.level_override)
+                outcome = Outcome(
+                    "fail", _failure(clause, str(violation), trial), trial.level_override
+                )
             except AssertionError as error:
                 detail = str(error) or "an assertion failed"
                 outcome = Outcome("fail", _failure(clause, detail, trial), trial.level_override)
             except asyncio.TimeoutError:
                 outcome = Outcome(
                     "fail",
-                    _failure(clause, f"the scenario got no answer within {settings.scenario_timeout:g} s", trial),
+                    _failure(
+                        clause,
+                        f"the scenario got no answer within {settings.scenario_timeout:g} s",
+                        trial,
+                    ),
                 )
             except TargetError as error:
                 outcome = Outcome("fail", f"cannot build the store: {error}")
             except Exception as error:
-                problem = (
-                    f"the store raised {type(error).__name__}: {error}\n"
-                    + "".join(traceback.format_exception(type(error), error, error.__traceback__)[-6:])
+                problem = f"the store raised {type(error).__name__}: {error}\n" + "".join(
+                    traceback.format_exception(type(error), error, error.__traceback__)[-6:]
                 )
                 outcome = Outcome("fail", _failure(clause, problem, trial), trial.level_override)
             else:
@@ -219,4 +239,3 @@ def report(item: pytest.Item, clause: Clause, outcome: Outcome) -> None:
         pytest.skip(f"n/a: {clause.id}: {outcome.message}")
     if outcome.status == "fail":
         pytest.fail(outcome.message, pytrace=False)
-

@@ -12,7 +12,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from reference_stores.interface import SESSION_STORE_METHODS
 
@@ -48,7 +48,9 @@ def parse_store_option(text: str) -> tuple[str, Any]:
     key, sep, raw = text.partition("=")
     key = key.strip()
     if not sep or not key.isidentifier():
-        raise TargetError(f"--store-option {text!r}: expected KEY=VALUE with KEY a Python identifier")
+        raise TargetError(
+            f"--store-option {text!r}: expected KEY=VALUE with KEY a Python identifier"
+        )
     try:
         value = json.loads(raw)
     except ValueError:
@@ -60,16 +62,21 @@ def short_names() -> dict[str, Any]:
     return {ep.name: ep for ep in entry_points(group=STORE_ENTRY_POINT_GROUP)}
 
 
-def resolve_target(spec: str, *, node_runner: str | None = None, cwd: Path | None = None) -> Callable[..., Any]:
+def resolve_target(
+    spec: str, *, node_runner: str | None = None, cwd: Path | None = None
+) -> Callable[..., Any]:
     """Find the class or factory a ``--store`` value names."""
     spec = spec.strip()
     if spec.startswith("node:"):
         from . import node_bridge
 
         try:
-            return node_bridge.node_store_target(spec[len("node:") :], runner=node_runner, cwd=cwd)
+            factory = node_bridge.node_store_target(
+                spec[len("node:") :], runner=node_runner, cwd=cwd
+            )
         except node_bridge.NodeBridgeError as error:
             raise TargetError(f"--store={spec}: {error}") from None
+        return cast("Callable[..., Any]", factory)
     names = short_names()
     if spec in names:
         try:
@@ -79,6 +86,7 @@ def resolve_target(spec: str, *, node_runner: str | None = None, cwd: Path | Non
                 f"--store={spec}: cannot load it ({error}); is its extra installed? "
                 f"(pip install 'mcp-session-store-kit[{spec}]')"
             ) from None
+        _check_class(spec, loaded)
         return loaded
     module_name, sep, attribute = spec.partition(":")
     if not sep or not module_name or not attribute:
@@ -89,7 +97,8 @@ def resolve_target(spec: str, *, node_runner: str | None = None, cwd: Path | Non
     with _cwd_on_path(cwd):
         try:
             module = importlib.import_module(module_name)
-        except Exception as error:  # an import runs arbitrary code; any failure is the user's to see
+        # An import runs arbitrary code: any failure is the user's to see, in one line.
+        except Exception as error:
             raise TargetError(
                 f"--store={spec}: cannot import module {module_name!r}: {type(error).__name__}: {error}"
             ) from None
@@ -98,14 +107,25 @@ def resolve_target(spec: str, *, node_runner: str | None = None, cwd: Path | Non
         try:
             target = getattr(target, part)
         except AttributeError:
-            raise TargetError(f"--store={spec}: module {module_name!r} has no attribute {attribute!r}") from None
+            raise TargetError(
+                f"--store={spec}: module {module_name!r} has no attribute {attribute!r}"
+            ) from None
     if not callable(target):
-        raise TargetError(f"--store={spec}: {attribute!r} is a {type(target).__name__}, not a class or callable")
+        raise TargetError(
+            f"--store={spec}: {attribute!r} is a {type(target).__name__}, not a class or callable"
+        )
+    _check_class(spec, target)
+    return cast("Callable[..., Any]", target)
+
+
+def _check_class(spec: str, target: object) -> None:
     if inspect.isclass(target):
         problems = interface_problems(target)
         if problems:
-            raise TargetError(f"--store={spec}: {attribute} does not implement the session store interface: {problems}")
-    return target
+            raise TargetError(
+                f"--store={spec}: {target.__name__} does not implement the session store "
+                f"interface: {problems}"
+            )
 
 
 @contextlib.contextmanager
@@ -151,7 +171,10 @@ def _accepted_keywords(factory: Callable[..., Any]) -> tuple[frozenset[str], boo
     for parameter in signature.parameters.values():
         if parameter.kind is inspect.Parameter.VAR_KEYWORD:
             takes_any = True
-        elif parameter.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY):
+        elif parameter.kind in (
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            inspect.Parameter.KEYWORD_ONLY,
+        ):
             names.add(parameter.name)
     return frozenset(names), takes_any
 
@@ -162,7 +185,9 @@ UNSET: Any = object()
 class StoreBuilder:
     """Builds stores from a target inside the running event loop and closes what it built."""
 
-    def __init__(self, factory: Callable[..., Any], options: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, factory: Callable[..., Any], options: Mapping[str, Any] | None = None
+    ) -> None:
         self.factory = factory
         self.options = dict(options or {})
         names, takes_any = _accepted_keywords(factory)
@@ -179,7 +204,13 @@ class StoreBuilder:
             arguments.append("clock=clock")
         return f"{self.description}({', '.join(arguments)})"
 
-    async def open(self, stack: AsyncExitStack, *, ttl_seconds: Any = UNSET, clock: Callable[[], float] | None = None) -> Any:
+    async def open(
+        self,
+        stack: AsyncExitStack,
+        *,
+        ttl_seconds: Any = UNSET,
+        clock: Callable[[], float] | None = None,
+    ) -> Any:
         keywords = dict(self.options)
         if ttl_seconds is not UNSET:
             keywords["ttl_seconds"] = ttl_seconds
@@ -196,7 +227,9 @@ class StoreBuilder:
             stack.push_async_callback(close_store, made)
         problems = interface_problems(made)
         if problems:
-            raise TargetError(f"{self.description} built a {type(made).__name__}, which is not a session store: {problems}")
+            raise TargetError(
+                f"{self.description} built a {type(made).__name__}, which is not a session store: {problems}"
+            )
         return made
 
 

@@ -17,7 +17,14 @@ from reference_stores.interface import SESSION_STORE_METHODS
 from .clauses import Clause
 from .targets import UNSET, StoreBuilder
 
-__all__ = ["ID_ALPHABET", "ClauseViolation", "FakeClock", "NotApplicable", "RecordingStore", "Trial"]
+__all__ = [
+    "ID_ALPHABET",
+    "ClauseViolation",
+    "FakeClock",
+    "NotApplicable",
+    "RecordingStore",
+    "Trial",
+]
 
 ID_ALPHABET = "".join(chr(code) for code in range(0x21, 0x7F))
 """Every character a session id may hold (0x21-0x7E)."""
@@ -122,7 +129,9 @@ class Trial:
         if ttl_seconds is UNSET and self.use_ttl:
             ttl_seconds = self.ttl_seconds
         name = name or ("store" if not self._stores else f"store{len(self._stores) + 1}")
-        self.log.append(f"{name} = {self.builder.call_text(ttl_seconds=ttl_seconds, clock=self.clock is not None)}")
+        self.log.append(
+            f"{name} = {self.builder.call_text(ttl_seconds=ttl_seconds, clock=self.clock is not None)}"
+        )
         raw = await self.builder.open(self._stack, ttl_seconds=ttl_seconds, clock=self.clock)
         recorded = RecordingStore(raw, name, self.log)
         self._stores.append((recorded, raw))

@@ -5,10 +5,10 @@ from __future__ import annotations
 from types import TracebackType
 
 __all__ = [
+    "BackendErrors",
     "InvalidSessionIdError",
     "SessionExistsError",
     "SessionStoreError",
-    "BackendErrors",
 ]
 
 
@@ -31,7 +31,7 @@ class BackendErrors:
     operation's hot path.
     """
 
-    __slots__ = ("backend", "operation", "exception_types")
+    __slots__ = ("backend", "exception_types", "operation")
 
     def __init__(
         self,
@@ -51,12 +51,11 @@ class BackendErrors:
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> bool:
+    ) -> None:
         if exc is None or isinstance(exc, SessionStoreError):
-            return False
+            return
         if isinstance(exc, self.exception_types):
             detail = str(exc) or type(exc).__name__
             raise SessionStoreError(
                 f"{self.backend}: {self.operation} failed: {type(exc).__name__}: {detail}"
             ) from exc
-        return False

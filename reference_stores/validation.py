@@ -45,14 +45,11 @@ _UPDATE_KEYS = frozenset({"data"})
 def validate_session_id(session_id: object) -> str:
     """Return ``session_id`` as a plain str, or raise ``InvalidSessionIdError``."""
     if not isinstance(session_id, str):
-        raise InvalidSessionIdError(
-            f"session id must be a str, not {type(session_id).__name__}"
-        )
+        raise InvalidSessionIdError(f"session id must be a str, not {type(session_id).__name__}")
     length = len(session_id)
     if length == 0 or length > MAX_SESSION_ID_LENGTH:
         raise InvalidSessionIdError(
-            f"session id must be 1 to {MAX_SESSION_ID_LENGTH} characters long, "
-            f"not {length}"
+            f"session id must be 1 to {MAX_SESSION_ID_LENGTH} characters long, not {length}"
         )
     # Printable ASCII without the space is exactly 0x21-0x7E.
     if not (session_id.isascii() and session_id.isprintable()) or " " in session_id:
@@ -68,9 +65,7 @@ def validate_ttl_seconds(ttl_seconds: object) -> float | None:
     if ttl_seconds is None:
         return None
     if isinstance(ttl_seconds, bool) or not isinstance(ttl_seconds, (int, float)):
-        raise TypeError(
-            f"ttl_seconds must be a number or None, not {type(ttl_seconds).__name__}"
-        )
+        raise TypeError(f"ttl_seconds must be a number or None, not {type(ttl_seconds).__name__}")
     if not math.isfinite(ttl_seconds) or ttl_seconds <= 0:
         raise ValueError(f"ttl_seconds must be positive and finite, not {ttl_seconds!r}")
     return float(ttl_seconds)
@@ -84,7 +79,9 @@ def validate_data(data: object) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, Mapping):
-        raise TypeError(f"session data must be a JSON object (a mapping), not {type(data).__name__}")
+        raise TypeError(
+            f"session data must be a JSON object (a mapping), not {type(data).__name__}"
+        )
     return _copy_object(data, "data", 1)
 
 
@@ -138,7 +135,9 @@ def _copy_value(value: Any, path: str, depth: int) -> Any:
     if isinstance(value, list):
         if depth + 1 > MAX_DEPTH:
             raise ValueError(f"{path}: nested deeper than {MAX_DEPTH} levels")
-        return [_copy_value(item, f"{path}[{index}]", depth + 1) for index, item in enumerate(value)]
+        return [
+            _copy_value(item, f"{path}[{index}]", depth + 1) for index, item in enumerate(value)
+        ]
     if isinstance(value, bool):
         return bool(value)
     if isinstance(value, str):

@@ -13,13 +13,17 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from reference_stores import InMemorySessionStore, SessionData, SessionExistsError, SessionStoreError
+from reference_stores import (
+    InMemorySessionStore,
+    SessionData,
+    SessionExistsError,
+    SessionStoreError,
+)
 from reference_stores.memory import _Record
 from reference_stores.validation import (
     clone_json,
     datetime_from_ms,
     now_ms,
-    validate_data,
     validate_session_id,
     validate_updates,
 )
@@ -241,7 +245,9 @@ class SpreadingUpdateStore(InMemorySessionStore):
     """LeanMCP's in-memory store: every given field is applied; unknown ones are ignored."""
 
     async def update_session(self, session_id: str, updates: Mapping[str, Any]) -> None:
-        await super().update_session(session_id, {"data": updates["data"]} if "data" in updates else {})
+        await super().update_session(
+            session_id, {"data": updates["data"]} if "data" in updates else {}
+        )
         record = self._records.get(session_id)
         if record is not None and "ttl" in updates:
             record.expires_ms = int(updates["ttl"]) * 1000
@@ -301,7 +307,9 @@ class ReadModifyWriteStore(InMemorySessionStore):
         await asyncio.sleep(0)
         now = now_ms(self._clock)
         self._records[session_id] = _Record(
-            int(current.created_at.timestamp() * 1000), now, self._expiry(now),
+            int(current.created_at.timestamp() * 1000),
+            now,
+            self._expiry(now),
             current.data if new_data is None else new_data,
         )
 
@@ -385,7 +393,9 @@ class NormalizingStringStore(InMemorySessionStore):
     async def get_session(self, session_id: str) -> SessionData | None:
         record = await super().get_session(session_id)
         if record is not None:
-            record.data = _map_strings(record.data, lambda s: unicodedata.normalize("NFC", s).replace("\x00", ""))
+            record.data = _map_strings(
+                record.data, lambda s: unicodedata.normalize("NFC", s).replace("\x00", "")
+            )
         return record
 
 
@@ -418,7 +428,9 @@ class LenientDataStore(InMemorySessionStore):
             await super().create_session(session_id, data)
         except (TypeError, ValueError):
             text = json.dumps(data, default=str)
-            await super().create_session(session_id, json.loads(text) if isinstance(json.loads(text), dict) else {})
+            await super().create_session(
+                session_id, json.loads(text) if isinstance(json.loads(text), dict) else {}
+            )
 
 
 class NoCopyInStore(InMemorySessionStore):
@@ -530,8 +542,16 @@ class StaleReadStore(InMemorySessionStore):
         if self._reads % 2 == 0 or session_id not in self._snapshot:
             self._snapshot[session_id] = await super().get_session(session_id)
         cached = self._snapshot[session_id]
-        return None if cached is None else SessionData(
-            cached.session_id, cached.created_at, cached.updated_at, cached.ttl, clone_json(cached.data)
+        return (
+            None
+            if cached is None
+            else SessionData(
+                cached.session_id,
+                cached.created_at,
+                cached.updated_at,
+                cached.ttl,
+                clone_json(cached.data),
+            )
         )
 
 

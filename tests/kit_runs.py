@@ -28,7 +28,9 @@ class KitRun:
 
     def statuses(self, store: str) -> dict[str, str]:
         assert self.report is not None, self.output[-3000:]
-        return {row["clause"]: row["status"] for row in self.report["results"] if row["store"] == store}
+        return {
+            row["clause"]: row["status"] for row in self.report["results"] if row["store"] == store
+        }
 
 
 def run_pytest(
@@ -47,9 +49,17 @@ def run_pytest(
     environment["PYTHONPATH"] = os.pathsep.join(
         [str(TESTS_DIR), *filter(None, [environment.get("PYTHONPATH")])]
     )
-    environment.pop("MCP_SESSION_STORE", None) if env is None or "MCP_SESSION_STORE" not in env else None
+    environment.pop(
+        "MCP_SESSION_STORE", None
+    ) if env is None or "MCP_SESSION_STORE" not in env else None
     completed = subprocess.run(
-        command, cwd=cwd, env=environment, capture_output=True, text=True, timeout=timeout, check=False
+        command,
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     loaded = json.loads(report_path.read_text()) if report and report_path.exists() else None
     return KitRun(completed.returncode, completed.stdout + completed.stderr, loaded)

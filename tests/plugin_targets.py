@@ -38,7 +38,9 @@ async def async_factory(ttl_seconds: float | None = None, clock: Any = None) -> 
 
 
 @contextlib.asynccontextmanager
-async def context_factory(ttl_seconds: float | None = None, clock: Any = None) -> AsyncIterator[InMemorySessionStore]:
+async def context_factory(
+    ttl_seconds: float | None = None, clock: Any = None
+) -> AsyncIterator[InMemorySessionStore]:
     yield InMemorySessionStore(ttl_seconds=ttl_seconds, clock=clock)
     _log("context exit")
 
@@ -46,7 +48,9 @@ async def context_factory(ttl_seconds: float | None = None, clock: Any = None) -
 class PrefixedStore(InMemorySessionStore):
     """Needs an option the user passes with --store-option."""
 
-    def __init__(self, prefix: str, limit: int, ttl_seconds: float | None = None, clock: Any = None) -> None:
+    def __init__(
+        self, prefix: str, limit: int, ttl_seconds: float | None = None, clock: Any = None
+    ) -> None:
         if prefix != "kit:" or limit != 5:
             raise ValueError(f"got prefix={prefix!r} limit={limit!r}")
         super().__init__(ttl_seconds=ttl_seconds, clock=clock)

@@ -42,34 +42,51 @@ def test_the_base_install_imports_without_any_backend_client(code: str) -> None:
 
 
 def test_a_store_whose_extra_is_missing_says_which_extra() -> None:
-    code = BLOCK_EXTRAS + "import reference_stores\ntry:\n    reference_stores.RedisSessionStore\nexcept ImportError as e:\n    print('ImportError', e)\n"
-    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    code = (
+        BLOCK_EXTRAS
+        + "import reference_stores\ntry:\n    reference_stores.RedisSessionStore\nexcept ImportError as e:\n    print('ImportError', e)\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
     assert "ImportError" in completed.stdout, completed.stderr
 
 
 def _store_classes() -> list[tuple[str, type]]:
     found = []
     for entry in sorted(entry_points(group=STORE_ENTRY_POINT_GROUP), key=lambda e: e.name):
-        module_name, _, attribute = entry.value.partition(":")
+        module_name = entry.value.partition(":")[0]
         try:
             module = import_module(module_name)
         except ImportError:  # its extra is not installed here
             continue
-        classes = [obj for _, obj in inspect.getmembers(module, inspect.isclass) if obj.__module__ == module.__name__ and obj.__name__.endswith("SessionStore")]
+        classes = [
+            obj
+            for _, obj in inspect.getmembers(module, inspect.isclass)
+            if obj.__module__ == module.__name__ and obj.__name__.endswith("SessionStore")
+        ]
         found.extend((entry.name, klass) for klass in classes)
     return found
 
 
-@pytest.mark.parametrize(("name", "store_class"), _store_classes(), ids=lambda v: v if isinstance(v, str) else v.__name__)
+@pytest.mark.parametrize(
+    ("name", "store_class"), _store_classes(), ids=lambda v: v if isinstance(v, str) else v.__name__
+)
 def test_every_reference_store_exposes_the_same_interface(name: str, store_class: type) -> None:
     for method in SESSION_STORE_METHODS:
-        assert inspect.iscoroutinefunction(getattr(store_class, method)), f"{store_class.__name__}.{method}"
+        assert inspect.iscoroutinefunction(getattr(store_class, method)), (
+            f"{store_class.__name__}.{method}"
+        )
         ours = inspect.signature(getattr(store_class, method))
         theirs = inspect.signature(getattr(SessionStore, method))
-        assert list(ours.parameters) == list(theirs.parameters), f"{store_class.__name__}.{method}{ours}"
+        assert list(ours.parameters) == list(theirs.parameters), (
+            f"{store_class.__name__}.{method}{ours}"
+        )
     parameters = inspect.signature(store_class).parameters
     assert "ttl_seconds" in parameters
-    assert isinstance(getattr(store_class, "shares_sessions_across_instances", None), (bool, property))
+    assert isinstance(
+        getattr(store_class, "shares_sessions_across_instances", None), (bool, property)
+    )
     assert store_class.__name__ in reference_stores.__all__
 
 

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from kit_runs import run_pytest
 from plugin_targets import CLOSE_LOG
 
@@ -51,8 +50,14 @@ def test_a_broken_store_fails_naming_its_clause(tmp_path: Path) -> None:
 
 def test_the_baseline_accepts_listed_failures_and_flags_stale_entries(tmp_path: Path) -> None:
     baseline = tmp_path / "baseline.txt"
-    baseline.write_text("# known problems\nCREATE-EXISTS  # overwrites, like LeanMCP\nCREATE-RACE\nUPDATE-REPLACE\n")
-    run = run_pytest(tmp_path, "--store=broken_stores:OverwritingCreateStore", f"--conformance-baseline={baseline}")
+    baseline.write_text(
+        "# known problems\nCREATE-EXISTS  # overwrites, like LeanMCP\nCREATE-RACE\nUPDATE-REPLACE\n"
+    )
+    run = run_pytest(
+        tmp_path,
+        "--store=broken_stores:OverwritingCreateStore",
+        f"--conformance-baseline={baseline}",
+    )
     assert run.returncode == 0, run.output[-3000:]
     store = "broken_stores:OverwritingCreateStore"
     assert run.status(store, "CREATE-EXISTS") == "expected-fail"
@@ -73,9 +78,15 @@ def test_a_baseline_naming_an_unknown_clause_is_a_usage_error(tmp_path: Path) ->
     [
         ("no_such_module_for_the_kit:Store", "cannot import module 'no_such_module_for_the_kit'"),
         ("plugin_targets:NoSuchStore", "module 'plugin_targets' has no attribute 'NoSuchStore'"),
-        ("plugin_targets:MissingDeleteStore", "does not implement the session store interface: missing delete_session"),
+        (
+            "plugin_targets:MissingDeleteStore",
+            "does not implement the session store interface: missing delete_session",
+        ),
         ("plugin_targets:SyncGetStore", "not async (not a coroutine function): get_session"),
-        ("plugin_targets:factory_of_a_dict", "built a dict, which is not a session store: missing session_exists"),
+        (
+            "plugin_targets:factory_of_a_dict",
+            "built a dict, which is not a session store: missing session_exists",
+        ),
         ("plugin_targets:NOT_CALLABLE", "'NOT_CALLABLE' is a int, not a class or callable"),
         ("no-such-short-name", "expected a short name (memory"),
     ],
@@ -96,7 +107,12 @@ def test_a_malformed_store_option_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_store_options_reach_the_store_as_json_or_text(tmp_path: Path) -> None:
-    run = run_pytest(tmp_path, "--store=plugin_targets:PrefixedStore", "--store-option=prefix=kit:", "--store-option=limit=5")
+    run = run_pytest(
+        tmp_path,
+        "--store=plugin_targets:PrefixedStore",
+        "--store-option=prefix=kit:",
+        "--store-option=limit=5",
+    )
     assert run.returncode == 0, run.output[-3000:]
 
 
@@ -108,7 +124,9 @@ def test_store_options_reach_the_store_as_json_or_text(tmp_path: Path) -> None:
         ("plugin_targets:context_factory", "context exit"),
     ],
 )
-def test_factories_of_every_shape_are_built_and_closed(tmp_path: Path, target: str, closed: str) -> None:
+def test_factories_of_every_shape_are_built_and_closed(
+    tmp_path: Path, target: str, closed: str
+) -> None:
     log = tmp_path / "closed.log"
     run = run_pytest(tmp_path, f"--store={target}", env={CLOSE_LOG: str(log)})
     assert run.returncode == 0, run.output[-3000:]
@@ -137,17 +155,31 @@ def test_a_store_without_ttl_seconds_gets_ttl_clauses_as_not_applicable(tmp_path
     run = run_pytest(tmp_path, "--store=plugin_targets:NoTtlStore")
     assert run.returncode == 0, run.output[-2000:]
     statuses = run.statuses("plugin_targets:NoTtlStore")
-    for clause in ("GET-EXPIRED", "TTL-WINDOW", "TTL-FIELD", "UPDATE-TTL-RESTART", "CREATE-OVER-EXPIRED"):
+    for clause in (
+        "GET-EXPIRED",
+        "TTL-WINDOW",
+        "TTL-FIELD",
+        "UPDATE-TTL-RESTART",
+        "CREATE-OVER-EXPIRED",
+    ):
         assert statuses[clause] == "n/a"
     assert statuses["CREATE-EXISTS"] == "pass"
     assert "does not accept ttl_seconds" in run.output
 
 
-def test_a_store_without_a_clock_waits_real_time_once(tmp_path: Path, record_property: pytest.RecordProperty) -> None:
+def test_a_store_without_a_clock_waits_real_time_once(
+    tmp_path: Path, record_property: pytest.RecordProperty
+) -> None:
     run = run_pytest(tmp_path, "--store=plugin_targets:RealTimeStore", "--durations=0", "-vv")
     assert run.returncode == 0, run.output[-3000:]
     statuses = run.statuses("plugin_targets:RealTimeStore")
-    for clause in ("GET-EXPIRED", "TTL-WINDOW", "TTL-FIELD", "UPDATE-TTL-RESTART", "GET-NO-REFRESH"):
+    for clause in (
+        "GET-EXPIRED",
+        "TTL-WINDOW",
+        "TTL-FIELD",
+        "UPDATE-TTL-RESTART",
+        "GET-NO-REFRESH",
+    ):
         assert statuses[clause] == "pass"
     assert "TTL clauses: real time" in run.output
     record_property("real_time_ttl_output_tail", run.output[-600:])
@@ -159,15 +191,23 @@ def test_a_store_without_a_clock_waits_real_time_once(tmp_path: Path, record_pro
         ["-p", "no:asyncio"],
         pytest.param(
             ["-p", "asyncio", "-o", "asyncio_mode=auto"],
-            marks=pytest.mark.skipif(not importlib.util.find_spec("pytest_asyncio"), reason="pytest-asyncio not installed"),
+            marks=pytest.mark.skipif(
+                not importlib.util.find_spec("pytest_asyncio"),
+                reason="pytest-asyncio not installed",
+            ),
         ),
         pytest.param(
             ["-p", "asyncio", "-o", "asyncio_mode=strict"],
-            marks=pytest.mark.skipif(not importlib.util.find_spec("pytest_asyncio"), reason="pytest-asyncio not installed"),
+            marks=pytest.mark.skipif(
+                not importlib.util.find_spec("pytest_asyncio"),
+                reason="pytest-asyncio not installed",
+            ),
         ),
         pytest.param(
             ["-n", "2"],
-            marks=pytest.mark.skipif(not importlib.util.find_spec("xdist"), reason="pytest-xdist not installed"),
+            marks=pytest.mark.skipif(
+                not importlib.util.find_spec("xdist"), reason="pytest-xdist not installed"
+            ),
         ),
     ],
     ids=["no-asyncio", "asyncio-auto", "asyncio-strict", "xdist"],
@@ -194,10 +234,14 @@ def test_subclassing_the_contract_in_a_users_own_tests(pytester: pytest.Pytester
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=46, skipped=3)
-    result.stdout.fnmatch_lines(["*session store conformance, by SPEC.md clause*", "TestMyStore: *"])
+    result.stdout.fnmatch_lines(
+        ["*session store conformance, by SPEC.md clause*", "TestMyStore: *"]
+    )
 
 
-def test_a_subclass_with_a_non_async_method_fails_iface_methods(pytester: pytest.Pytester, tmp_path: Path) -> None:
+def test_a_subclass_with_a_non_async_method_fails_iface_methods(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
     pytester.makepyfile(
         test_sync_store="""
         import pytest
@@ -215,7 +259,9 @@ def test_a_subclass_with_a_non_async_method_fails_iface_methods(pytester: pytest
         """
     )
     report = tmp_path / "report.json"
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--conformance-report={report}")
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", f"--conformance-report={report}"
+    )
     assert result.ret == 1
     rows = {row["clause"]: row for row in json.loads(report.read_text())["results"]}
     assert rows["IFACE-METHODS"]["status"] == "fail"

@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from broken_stores import BROKEN_STORES, WARNING_STORES
 from kit_runs import KitRun, run_pytest
 
@@ -21,8 +20,12 @@ def verdicts(tmp_path_factory: pytest.TempPathFactory) -> KitRun:
 
 
 @pytest.mark.parametrize(("store", "clause"), sorted(BROKEN_STORES.items()))
-def test_suite_fails_the_broken_store_on_its_clause(verdicts: KitRun, store: str, clause: str) -> None:
-    assert verdicts.status(f"broken_stores:{store}", clause) == "fail", verdicts.statuses(f"broken_stores:{store}")
+def test_suite_fails_the_broken_store_on_its_clause(
+    verdicts: KitRun, store: str, clause: str
+) -> None:
+    assert verdicts.status(f"broken_stores:{store}", clause) == "fail", verdicts.statuses(
+        f"broken_stores:{store}"
+    )
 
 
 @pytest.mark.parametrize(("store", "clause"), sorted(WARNING_STORES.items()))
@@ -34,7 +37,9 @@ def test_suite_warns_on_a_should_clause(verdicts: KitRun, store: str, clause: st
 
 def test_the_reference_store_passes_every_clause_in_the_same_run(verdicts: KitRun) -> None:
     statuses = verdicts.statuses("memory")
-    failing = {clause: status for clause, status in statuses.items() if status not in ("pass", "n/a")}
+    failing = {
+        clause: status for clause, status in statuses.items() if status not in ("pass", "n/a")
+    }
     assert not failing
     assert set(statuses.values()) == {"pass", "n/a"}
     assert verdicts.returncode == 1  # the broken stores fail the run
@@ -42,7 +47,10 @@ def test_the_reference_store_passes_every_clause_in_the_same_run(verdicts: KitRu
 
 def test_a_failure_quotes_the_clause_and_lists_the_operations(verdicts: KitRun) -> None:
     output = verdicts.output
-    assert "CREATE-EXISTS (MUST) violated: Creating over a live session raises `SessionExistsError`" in output
+    assert (
+        "CREATE-EXISTS (MUST) violated: Creating over a live session raises `SessionExistsError`"
+        in output
+    )
     assert "operations that led to it (a repro):" in output
     assert "store = OverwritingCreateStore(" in output
     assert "# raised SessionExistsError" not in output.split("OverwritingCreateStore")[0][-200:]

@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
-
 from broken_stores import BROKEN_STORES, WARNING_STORES
+
 from conformance import CLAUSES, SessionStoreContract
 
 ROOT = Path(__file__).parent.parent
@@ -16,8 +16,14 @@ CLAUSE_HEADING = re.compile(r"^#### ([A-Z0-9-]+) · (MUST|SHOULD)$")
 
 # Clauses whose failing store is proven outside broken_stores.py: test file -> test name.
 PROVEN_ELSEWHERE = {
-    "IFACE-METHODS": ("test_plugin_cli.py", "test_a_subclass_with_a_non_async_method_fails_iface_methods"),
-    "ERR-BACKEND": ("test_suite_catches_broken_stores.py", "test_backend_errors_turned_into_none_fail_err_backend"),
+    "IFACE-METHODS": (
+        "test_plugin_cli.py",
+        "test_a_subclass_with_a_non_async_method_fails_iface_methods",
+    ),
+    "ERR-BACKEND": (
+        "test_suite_catches_broken_stores.py",
+        "test_backend_errors_turned_into_none_fail_err_backend",
+    ),
 }
 # Invisible through the interface: checked on raw records by the text-backed stores' own tests.
 CHECKED_BY_STORE_TESTS = {"TIME-TEXT-FORMAT"}
@@ -58,18 +64,29 @@ def test_every_clause_has_a_suite_test(clause: str) -> None:
 @pytest.mark.parametrize("clause", [c.id for c in CLAUSES])
 def test_every_clause_has_a_store_that_fails_it(clause: str) -> None:
     if clause in CHECKED_BY_STORE_TESTS:
-        mentions = [p.name for p in (ROOT / "tests").glob("test_store_*.py") if clause in p.read_text(encoding="utf-8")]
+        mentions = [
+            p.name
+            for p in (ROOT / "tests").glob("test_store_*.py")
+            if clause in p.read_text(encoding="utf-8")
+        ]
         assert mentions, f"no store test checks {clause} on raw records"
         return
     if clause in PROVEN_ELSEWHERE:
         file_name, test_name = PROVEN_ELSEWHERE[clause]
         assert f"def {test_name}(" in (ROOT / "tests" / file_name).read_text(encoding="utf-8")
         return
-    assert clause in {*BROKEN_STORES.values(), *WARNING_STORES.values()}, f"no broken store proves the suite fails {clause}"
+    assert clause in {*BROKEN_STORES.values(), *WARNING_STORES.values()}, (
+        f"no broken store proves the suite fails {clause}"
+    )
 
 
 def test_every_clause_id_named_in_the_tests_exists() -> None:
     known = {clause.id for clause in CLAUSES}
-    named = {*BROKEN_STORES.values(), *WARNING_STORES.values(), *PROVEN_ELSEWHERE, *CHECKED_BY_STORE_TESTS}
+    named = {
+        *BROKEN_STORES.values(),
+        *WARNING_STORES.values(),
+        *PROVEN_ELSEWHERE,
+        *CHECKED_BY_STORE_TESTS,
+    }
     assert named <= known
     assert set(suite_tests()) <= known

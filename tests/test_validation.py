@@ -86,4 +86,6 @@ def test_timestamps_use_javascripts_iso_form_and_round_trip() -> None:
     assert iso_from_ms(0) == "1970-01-01T00:00:00.000Z"
     assert iso_from_ms(1_795_000_000_123) == "2026-11-18T11:06:40.123Z"
     assert ms_from_iso("2026-11-18T11:06:40.123Z") == 1_795_000_000_123
-    assert datetime_from_ms(1_795_000_000_123) == datetime(2026, 11, 18, 11, 6, 40, 123000, tzinfo=timezone.utc)
+    assert datetime_from_ms(1_795_000_000_123) == datetime(
+        2026, 11, 18, 11, 6, 40, 123000, tzinfo=timezone.utc
+    )

@@ -81,7 +81,9 @@ class SessionStoreContract(
             failing = StoreBuilder(failing_session_store_factory, session_store_options)
         node = request.node
         callspec = getattr(node, "callspec", None)
-        key = f"{type(self).__module__}.{type(self).__qualname__}[{callspec.id if callspec else ''}]"
+        key = (
+            f"{type(self).__module__}.{type(self).__qualname__}[{callspec.id if callspec else ''}]"
+        )
         cache = config.stash.setdefault(_BATCH_CACHE, {})
         return Kit(
             key=key,

@@ -61,7 +61,9 @@ async def expect_error(
     except Exception as error:  # judged below: any other class is a violation
         if any(matches_error(error, kind) for kind in expected):
             return error
-        raise ClauseViolation(f"{what}: expected {names}, got {type(error).__name__}: {error}") from error
+        raise ClauseViolation(
+            f"{what}: expected {names}, got {type(error).__name__}: {error}"
+        ) from error
     raise ClauseViolation(f"{what}: expected {names}, but it returned {result!r}")
 
 
@@ -78,7 +80,9 @@ def json_difference(expected: Any, actual: Any, path: str = "data") -> str | Non
             return f"{path}: expected {expected!r} (int), got {_typed(actual)}"
         return None
     if isinstance(expected, float):
-        same = type(actual) is float and (actual == expected or (math.isnan(actual) and math.isnan(expected)))
+        same = type(actual) is float and (
+            actual == expected or (math.isnan(actual) and math.isnan(expected))
+        )
         return None if same else f"{path}: expected {expected!r} (float), got {_typed(actual)}"
     if isinstance(expected, str):
         if not isinstance(actual, str) or actual != expected:
@@ -89,7 +93,7 @@ def json_difference(expected: Any, actual: Any, path: str = "data") -> str | Non
             return f"{path}: expected a list, got {_typed(actual)}"
         if len(actual) != len(expected):
             return f"{path}: expected a list of {len(expected)} items, got {len(actual)}"
-        for index, (want, got) in enumerate(zip(expected, actual)):
+        for index, (want, got) in enumerate(zip(expected, actual, strict=True)):
             found = json_difference(want, got, f"{path}[{index}]")
             if found:
                 return found

@@ -20,9 +20,14 @@ class CreateClauses:
         began = trial.now()
         await store.create_session(session_id, data)
         ended = trial.now()
-        trial.check(await store.session_exists(session_id) is True, "session_exists is not True right after create_session")
+        trial.check(
+            await store.session_exists(session_id) is True,
+            "session_exists is not True right after create_session",
+        )
         seen = await read(trial, store, session_id)
-        trial.check(seen.session_id == session_id, f"session_id is {seen.session_id!r}, not {session_id!r}")
+        trial.check(
+            seen.session_id == session_id, f"session_id is {seen.session_id!r}, not {session_id!r}"
+        )
         check_data(trial, data, seen.data, "get_session after create_session")
         trial.check(
             seen.created_at == seen.updated_at,
@@ -40,12 +45,17 @@ class CreateClauses:
         omitted, given_none = trial.new_id(), trial.new_id()
         await store.create_session(omitted)
         await store.create_session(given_none, None)
-        for session_id, how in ((omitted, "create_session(id)"), (given_none, "create_session(id, None)")):
+        for session_id, how in (
+            (omitted, "create_session(id)"),
+            (given_none, "create_session(id, None)"),
+        ):
             seen = await read(trial, store, session_id)
             check_data(trial, {}, seen.data, f"after {how}")
 
     @contract_test("CREATE-EXISTS")
-    async def test_create_over_a_live_session_raises_and_changes_nothing(self, trial: Trial) -> None:
+    async def test_create_over_a_live_session_raises_and_changes_nothing(
+        self, trial: Trial
+    ) -> None:
         store = await trial.open()
         session_id = trial.new_id()
         await store.create_session(session_id, {"first": True})
@@ -60,7 +70,8 @@ class CreateClauses:
         after = await read(trial, store, session_id)
         check_data(trial, {"first": True}, after.data, "after a refused create_session")
         trial.check(
-            (after.created_at, after.updated_at, after.ttl) == (before.created_at, before.updated_at, before.ttl),
+            (after.created_at, after.updated_at, after.ttl)
+            == (before.created_at, before.updated_at, before.ttl),
             f"a refused create_session changed the session: created_at/updated_at/ttl went from "
             f"{before.created_at}/{before.updated_at}/{before.ttl} to {after.created_at}/{after.updated_at}/{after.ttl}",
         )
@@ -78,7 +89,10 @@ class CreateClauses:
         new = await read(trial, store, session_id)
         check_data(trial, {"new": True}, new.data, "after re-creating an expired session")
         low, high = trial.moment_bounds(began, ended)
-        trial.check(low <= new.created_at <= high, f"created_at {new.created_at} is not the time of the new create")
+        trial.check(
+            low <= new.created_at <= high,
+            f"created_at {new.created_at} is not the time of the new create",
+        )
         trial.check(
             new.ttl is not None and old.ttl is not None and new.ttl > old.ttl,
             f"the new session's ttl {new.ttl} is not later than the expired one's {old.ttl}",
@@ -95,7 +109,11 @@ class CreateClauses:
                 *(store.create_session(session_id, {"writer": writer}) for writer in range(width)),
                 return_exceptions=True,
             )
-            winners = [writer for writer, result in enumerate(results) if not isinstance(result, BaseException)]
+            winners = [
+                writer
+                for writer, result in enumerate(results)
+                if not isinstance(result, BaseException)
+            ]
             others = [result for result in results if isinstance(result, BaseException)]
             trial.check(
                 len(winners) == 1,
@@ -104,7 +122,11 @@ class CreateClauses:
             wrong = [error for error in others if not matches_error(error, SessionExistsError)]
             trial.check(
                 not wrong,
-                f"round {round_index}: a losing create raised {wrong[0]!r}, not SessionExistsError" if wrong else "",
+                f"round {round_index}: a losing create raised {wrong[0]!r}, not SessionExistsError"
+                if wrong
+                else "",
             )
             seen = await read(trial, store, session_id)
-            check_data(trial, {"writer": winners[0]}, seen.data, f"round {round_index}: the winner's data")
+            check_data(
+                trial, {"writer": winners[0]}, seen.data, f"round {round_index}: the winner's data"
+            )

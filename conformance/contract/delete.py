@@ -14,10 +14,21 @@ class DeleteClauses:
         session_id = trial.new_id()
         await store.create_session(session_id, {"old": 1})
         await store.delete_session(session_id)
-        trial.check(await store.get_session(session_id) is None, "get_session after delete_session is not None")
-        trial.check(await store.session_exists(session_id) is False, "session_exists after delete_session is not False")
+        trial.check(
+            await store.get_session(session_id) is None,
+            "get_session after delete_session is not None",
+        )
+        trial.check(
+            await store.session_exists(session_id) is False,
+            "session_exists after delete_session is not False",
+        )
         await store.create_session(session_id, {"new": 2})
-        check_data(trial, {"new": 2}, (await read(trial, store, session_id)).data, "a session created again after delete")
+        check_data(
+            trial,
+            {"new": 2},
+            (await read(trial, store, session_id)).data,
+            "a session created again after delete",
+        )
 
     @contract_test("DELETE-MISSING")
     async def test_delete_of_a_missing_id_is_silent(self, trial: Trial) -> None:
@@ -27,4 +38,6 @@ class DeleteClauses:
         await store.create_session(session_id)
         await store.delete_session(session_id)
         await store.delete_session(session_id)
-        trial.check(await store.session_exists(session_id) is False, "session_exists is True after deletes")
+        trial.check(
+            await store.session_exists(session_id) is False, "session_exists is True after deletes"
+        )

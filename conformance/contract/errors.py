@@ -38,7 +38,10 @@ class ErrorClauses:
             try:
                 store = await asyncio.wait_for(builder.open(stack), FAILURE_BOUND_SECONDS)
             except asyncio.TimeoutError:
-                trial.check(False, f"building the store against a dead backend hung for {FAILURE_BOUND_SECONDS:g} s")
+                trial.check(
+                    False,
+                    f"building the store against a dead backend hung for {FAILURE_BOUND_SECONDS:g} s",
+                )
                 return
             except Exception as error:
                 _check_error(trial, error, "building the store against a dead backend")
@@ -48,11 +51,16 @@ class ErrorClauses:
                 try:
                     result = await asyncio.wait_for(call(store), FAILURE_BOUND_SECONDS)
                 except asyncio.TimeoutError:
-                    trial.check(False, f"{name} against a dead backend hung for {FAILURE_BOUND_SECONDS:g} s")
+                    trial.check(
+                        False, f"{name} against a dead backend hung for {FAILURE_BOUND_SECONDS:g} s"
+                    )
                 except Exception as error:
                     _check_error(trial, error, name)
                 else:
-                    trial.check(False, f"{name} against a dead backend returned {result!r} instead of raising")
+                    trial.check(
+                        False,
+                        f"{name} against a dead backend returned {result!r} instead of raising",
+                    )
 
 
 def _check_error(trial: Trial, error: BaseException, what: str) -> None:
@@ -60,4 +68,7 @@ def _check_error(trial: Trial, error: BaseException, what: str) -> None:
         matches_error(error, SessionStoreError),
         f"{what} raised {type(error).__name__}: {error}, not SessionStoreError",
     )
-    trial.check(error.__cause__ is not None, f"{what} raised {error!r} without the backend's exception as its __cause__")
+    trial.check(
+        error.__cause__ is not None,
+        f"{what} raised {error!r} without the backend's exception as its __cause__",
+    )

@@ -17,7 +17,10 @@ class TimestampClauses:
             seen = await read(trial, store, session_id)
             for name in ("created_at", "updated_at"):
                 value = getattr(seen, name)
-                trial.check(is_aware_utc(value), f"{when}: {name} {value!r} is not a timezone-aware UTC datetime")
+                trial.check(
+                    is_aware_utc(value),
+                    f"{when}: {name} {value!r} is not a timezone-aware UTC datetime",
+                )
             await trial.tick()
             await store.update_session(session_id, {"data": {"x": 1}})
 
@@ -37,7 +40,10 @@ class TimestampClauses:
                     getattr(value, "microsecond", 1) % 1000 == 0,
                     f"{name} {value!r} has a part finer than a millisecond",
                 )
-                trial.check(value == getattr(second, name), f"{name} differs between two reads: {value} and {getattr(second, name)}")
+                trial.check(
+                    value == getattr(second, name),
+                    f"{name} differs between two reads: {value} and {getattr(second, name)}",
+                )
             if trial.clock is not None:
                 trial.clock.set(trial.clock() + 1.0004567)
             else:
@@ -52,9 +58,14 @@ class TimestampClauses:
         steps = ["create", "update", "touch"]
         for step in steps:
             seen = await read(trial, store, session_id)
-            trial.check(seen.created_at <= seen.updated_at, f"after {step}: created_at {seen.created_at} is after updated_at {seen.updated_at}")
+            trial.check(
+                seen.created_at <= seen.updated_at,
+                f"after {step}: created_at {seen.created_at} is after updated_at {seen.updated_at}",
+            )
             await trial.tick()
-            await store.update_session(session_id, {"data": {"s": step}} if step != "update" else {})
+            await store.update_session(
+                session_id, {"data": {"s": step}} if step != "update" else {}
+            )
         if trial.clock is not None:
             trial.rewind(3600)
             await store.update_session(session_id, {"data": {"after": "clock step back"}})

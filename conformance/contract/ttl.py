@@ -11,7 +11,11 @@ class TtlClauses:
     @contract_test("TTL-CONFIG", ttl=True)
     async def test_ttl_seconds_must_be_positive_or_none(self, trial: Trial) -> None:
         for bad in (0, -1, -0.5):
-            await expect_error(trial.open(ttl_seconds=bad), (ValueError,), f"building the store with ttl_seconds={bad!r}")
+            await expect_error(
+                trial.open(ttl_seconds=bad),
+                (ValueError,),
+                f"building the store with ttl_seconds={bad!r}",
+            )
         for good in (None, 1.5, trial.ttl_seconds):
             store = await trial.open(ttl_seconds=good)
             session_id = trial.new_id()
@@ -28,10 +32,19 @@ class TtlClauses:
         await trial.sleep_until(began + trial.ttl_seconds - trial.margin)
         live = await store.get_session(session_id)
         if trial.now() < began + trial.ttl_seconds:
-            trial.check(live is not None, f"the session expired before its ttl_seconds={trial.ttl_seconds} had passed")
+            trial.check(
+                live is not None,
+                f"the session expired before its ttl_seconds={trial.ttl_seconds} had passed",
+            )
         await trial.sleep_until(ended + trial.ttl_seconds + 1 + trial.margin)
-        trial.check(await store.get_session(session_id) is None, "the session was still live more than 1 s after its TTL")
-        trial.check(await store.session_exists(session_id) is False, "session_exists is True more than 1 s after the TTL")
+        trial.check(
+            await store.get_session(session_id) is None,
+            "the session was still live more than 1 s after its TTL",
+        )
+        trial.check(
+            await store.session_exists(session_id) is False,
+            "session_exists is True more than 1 s after the TTL",
+        )
 
     @contract_test("TTL-FIELD", ttl=True)
     async def test_ttl_is_the_expiry_in_epoch_seconds(self, trial: Trial) -> None:
@@ -62,9 +75,18 @@ class TtlClauses:
         session_id = trial.new_id()
         await store.create_session(session_id, {"forever": True})
         seen = await read(trial, store, session_id)
-        trial.check(seen.ttl is None, f"with ttl_seconds=None the session's ttl is {seen.ttl!r}, not None")
-        await trial.sleep(10 * 365 * 86400 if trial.clock is not None else trial.ttl_seconds + 1 + trial.margin)
-        trial.check(await store.session_exists(session_id) is True, "with ttl_seconds=None the session expired")
+        trial.check(
+            seen.ttl is None, f"with ttl_seconds=None the session's ttl is {seen.ttl!r}, not None"
+        )
+        await trial.sleep(
+            10 * 365 * 86400 if trial.clock is not None else trial.ttl_seconds + 1 + trial.margin
+        )
+        trial.check(
+            await store.session_exists(session_id) is True,
+            "with ttl_seconds=None the session expired",
+        )
         await store.update_session(session_id, {"data": {"still": True}})
-        trial.check((await read(trial, store, session_id)).ttl is None, "after an update the ttl is no longer None")
-
+        trial.check(
+            (await read(trial, store, session_id)).ttl is None,
+            "after an update the ttl is no longer None",
+        )

@@ -43,9 +43,16 @@ class UpdateClauses:
         await store.create_session(session_id, {"a": 1, "keep": True, "nested": {"x": 1, "y": 2}})
         replacement = {"b": 2, "nested": {"x": 3}}
         await store.update_session(session_id, {"data": replacement})
-        check_data(trial, replacement, (await read(trial, store, session_id)).data, "after update with new data")
+        check_data(
+            trial,
+            replacement,
+            (await read(trial, store, session_id)).data,
+            "after update with new data",
+        )
         await store.update_session(session_id, {"data": {}})
-        check_data(trial, {}, (await read(trial, store, session_id)).data, "after update with data {}")
+        check_data(
+            trial, {}, (await read(trial, store, session_id)).data, "after update with data {}"
+        )
 
     @contract_test("UPDATE-TOUCH")
     async def test_update_with_no_data_keeps_data_and_bumps_updated_at(self, trial: Trial) -> None:
@@ -76,7 +83,10 @@ class UpdateClauses:
         await trial.sleep_until(created_end + trial.ttl_seconds + 1 + trial.margin)
         record = await store.get_session(session_id)
         if trial.now() < touch_start + trial.ttl_seconds:
-            trial.check(record is not None, "the session expired on its first TTL although update_session(id, {}) touched it")
+            trial.check(
+                record is not None,
+                "the session expired on its first TTL although update_session(id, {}) touched it",
+            )
             check_data(trial, {"k": 1}, record.data, "after a touch")
 
     @contract_test("UPDATE-KEYS")
@@ -87,13 +97,21 @@ class UpdateClauses:
         before = await read(trial, store, session_id)
         await trial.tick()
         for updates in _REFUSED_UPDATES:
-            await expect_error(store.update_session(session_id, updates), (ValueError,), f"update_session(id, {updates!r})")
+            await expect_error(
+                store.update_session(session_id, updates),
+                (ValueError,),
+                f"update_session(id, {updates!r})",
+            )
         for updates in _MALFORMED_UPDATES:
             await expect_error(
-                store.update_session(session_id, updates), (TypeError, ValueError), f"update_session(id, {updates!r})"
+                store.update_session(session_id, updates),
+                (TypeError, ValueError),
+                f"update_session(id, {updates!r})",
             )
         after = await read(trial, store, session_id)
-        trial.check(after == before, f"refused updates changed the session: {before} became {after}")
+        trial.check(
+            after == before, f"refused updates changed the session: {before} became {after}"
+        )
 
     @contract_test("UPDATE-TIMES")
     async def test_update_stamps_updated_at_and_keeps_created_at(self, trial: Trial) -> None:
@@ -107,16 +125,25 @@ class UpdateClauses:
             await store.update_session(session_id, {"data": {"v": version}})
             ended = trial.now()
             seen = await read(trial, store, session_id)
-            trial.check(seen.created_at == created.created_at, f"update changed created_at from {created.created_at} to {seen.created_at}")
+            trial.check(
+                seen.created_at == created.created_at,
+                f"update changed created_at from {created.created_at} to {seen.created_at}",
+            )
             low, high = trial.moment_bounds(began, ended)
-            trial.check(low <= seen.updated_at <= high, f"updated_at {seen.updated_at} is not the time of the update ({low} to {high})")
+            trial.check(
+                low <= seen.updated_at <= high,
+                f"updated_at {seen.updated_at} is not the time of the update ({low} to {high})",
+            )
         if trial.clock is not None:
             # A clock stepping back must not move updated_at back.
             latest = (await read(trial, store, session_id)).updated_at
             trial.rewind(30)
             await store.update_session(session_id, {"data": {"v": 3}})
             seen = await read(trial, store, session_id)
-            trial.check(seen.updated_at >= latest, f"after the clock stepped back, updated_at went back from {latest} to {seen.updated_at}")
+            trial.check(
+                seen.updated_at >= latest,
+                f"after the clock stepped back, updated_at went back from {latest} to {seen.updated_at}",
+            )
 
     @contract_test("UPDATE-TTL-RESTART", ttl=True)
     async def test_update_restarts_the_ttl(self, trial: Trial) -> None:
@@ -137,9 +164,15 @@ class UpdateClauses:
         await trial.sleep_until(created_end + trial.ttl_seconds + 1 + trial.margin)
         record = await store.get_session(session_id)
         if trial.now() < update_start + trial.ttl_seconds:
-            trial.check(record is not None, "the session expired on the TTL of its create although it was updated since")
+            trial.check(
+                record is not None,
+                "the session expired on the TTL of its create although it was updated since",
+            )
         await trial.sleep_until(update_end + trial.ttl_seconds + 1 + trial.margin)
-        trial.check(await store.get_session(session_id) is None, "the session outlived the TTL restarted by its update")
+        trial.check(
+            await store.get_session(session_id) is None,
+            "the session outlived the TTL restarted by its update",
+        )
 
     @contract_test("UPDATE-NO-UPSERT")
     async def test_update_of_a_missing_id_creates_nothing(self, trial: Trial) -> None:
@@ -148,10 +181,21 @@ class UpdateClauses:
             session_id = trial.new_id()
             result = await store.update_session(session_id, updates)
             trial.check(result is None, f"update_session of a missing id returned {result!r}")
-            trial.check(await store.session_exists(session_id) is False, f"update_session(missing, {updates!r}) created a session")
-            trial.check(await store.get_session(session_id) is None, f"update_session(missing, {updates!r}) created a session")
+            trial.check(
+                await store.session_exists(session_id) is False,
+                f"update_session(missing, {updates!r}) created a session",
+            )
+            trial.check(
+                await store.get_session(session_id) is None,
+                f"update_session(missing, {updates!r}) created a session",
+            )
             await store.create_session(session_id, {"fresh": True})
-            check_data(trial, {"fresh": True}, (await read(trial, store, session_id)).data, "create after an update of a missing id")
+            check_data(
+                trial,
+                {"fresh": True},
+                (await read(trial, store, session_id)).data,
+                "create after an update of a missing id",
+            )
 
     @contract_test("UPDATE-EXPIRED", ttl=True)
     async def test_update_of_an_expired_session_does_not_revive_it(self, trial: Trial) -> None:
@@ -164,8 +208,14 @@ class UpdateClauses:
         await store.update_session(data_id, {"data": {"v": 1}})
         await store.update_session(touch_id, {})
         for session_id in (data_id, touch_id):
-            trial.check(await store.get_session(session_id) is None, "update_session brought an expired session back")
-            trial.check(await store.session_exists(session_id) is False, "update_session brought an expired session back")
+            trial.check(
+                await store.get_session(session_id) is None,
+                "update_session brought an expired session back",
+            )
+            trial.check(
+                await store.session_exists(session_id) is False,
+                "update_session brought an expired session back",
+            )
 
     @contract_test("UPDATE-DELETE-RACE")
     async def test_update_racing_delete_never_resurrects(self, trial: Trial) -> None:
@@ -175,7 +225,9 @@ class UpdateClauses:
         for round_index in range(rounds):
             session_id = trial.new_id()
             await store.create_session(session_id, {"round": round_index})
-            updates = [store.update_session(session_id, {"data": {"writer": k}}) for k in range(updaters)]
+            updates = [
+                store.update_session(session_id, {"data": {"writer": k}}) for k in range(updaters)
+            ]
             delete = store.delete_session(session_id)
             calls = [delete, *updates] if round_index % 2 else [*updates, delete]
             await asyncio.gather(*calls)
@@ -184,7 +236,10 @@ class UpdateClauses:
                 record is None,
                 f"round {round_index}: the session came back after an update raced its delete: {record!r}",
             )
-            trial.check(await store.session_exists(session_id) is False, f"round {round_index}: session_exists is True after the delete")
+            trial.check(
+                await store.session_exists(session_id) is False,
+                f"round {round_index}: session_exists is True after the delete",
+            )
 
     @contract_test("UPDATE-CONCURRENT")
     async def test_concurrent_updates_leave_one_whole_value(self, trial: Trial) -> None:
@@ -195,7 +250,9 @@ class UpdateClauses:
             session_id = trial.new_id()
             await store.create_session(session_id, {"start": True})
             written = [{"writer": k, f"only_{k}": [k, {"k": k}]} for k in range(width)]
-            await asyncio.gather(*(store.update_session(session_id, {"data": value}) for value in written))
+            await asyncio.gather(
+                *(store.update_session(session_id, {"data": value}) for value in written)
+            )
             final = (await read(trial, store, session_id)).data
             trial.check(
                 any(json_difference(value, final) is None for value in written),
