@@ -349,6 +349,14 @@ CLAUSES: tuple[Clause, ...] = (
         "A read after a completed write through the same store object sees that write.",
     ),
     _c(
+        "MODEL-SEQUENCES",
+        "MUST",
+        "Consistency",
+        "Any sequence of the five operations on a few ids, with time passing between them, gets "
+        "the answers the contract's reference model gives: the same calls raise, the same "
+        "sessions exist, and every read returns the model's data and times.",
+    ),
+    _c(
         "SHARED-INSTANCES",
         "MUST",
         "Consistency",

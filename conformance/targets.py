@@ -71,12 +71,12 @@ def resolve_target(
         from . import node_bridge
 
         try:
-            factory = node_bridge.node_store_target(
+            factory: Callable[..., Any] = node_bridge.node_store_target(
                 spec[len("node:") :], runner=node_runner, cwd=cwd
             )
         except node_bridge.NodeBridgeError as error:
             raise TargetError(f"--store={spec}: {error}") from None
-        return cast("Callable[..., Any]", factory)
+        return factory
     names = short_names()
     if spec in names:
         try:

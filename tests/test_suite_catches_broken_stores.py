@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from broken_stores import BROKEN_STORES, WARNING_STORES
+from broken_stores import BROKEN_STORES, MODEL_CAUGHT_STORES, WARNING_STORES
 from kit_runs import KitRun, run_pytest
 
 
@@ -26,6 +26,11 @@ def test_suite_fails_the_broken_store_on_its_clause(
     assert verdicts.status(f"broken_stores:{store}", clause) == "fail", verdicts.statuses(
         f"broken_stores:{store}"
     )
+
+
+@pytest.mark.parametrize("store", MODEL_CAUGHT_STORES)
+def test_generated_sequences_catch_the_broken_store_too(verdicts: KitRun, store: str) -> None:
+    assert verdicts.status(f"broken_stores:{store}", "MODEL-SEQUENCES") == "fail"
 
 
 @pytest.mark.parametrize(("store", "clause"), sorted(WARNING_STORES.items()))

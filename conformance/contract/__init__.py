@@ -23,6 +23,7 @@ from .delete import DeleteClauses
 from .errors import ErrorClauses
 from .ids import IdClauses
 from .interface import InterfaceClauses
+from .model import ModelClauses
 from .reading import ExistsClauses, GetClauses
 from .timestamps import TimestampClauses
 from .ttl import TtlClauses
@@ -46,6 +47,7 @@ class SessionStoreContract(
     TtlClauses,
     ErrorClauses,
     ConsistencyClauses,
+    ModelClauses,
 ):
     """Every clause of SPEC.md as tests, against the store ``session_store_factory`` builds."""
 

@@ -1,0 +1,271 @@
+"""Model-based clause: random sequences of operations against a plain model of the contract.
+
+Hypothesis cannot drive async rules, so it generates a whole sequence; each
+example runs in its own event loop (on a worker thread, beside the trial's loop)
+against a fresh store. A failure shrinks to a minimal sequence, printed as a
+script that replays it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import secrets
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from hypothesis.errors import HypothesisException
+
+from reference_stores.errors import SessionExistsError
+
+from ..runner import contract_test
+from ..strategies import json_objects
+from ..targets import UNSET, StoreBuilder
+from ..trial import ClauseViolation, FakeClock, Trial
+from .checks import json_difference, matches_error, snapshot
+
+MODEL_TTL_SECONDS = 10
+ID_POOL = 3
+
+Operation = tuple[str, int, Any]
+"""(name, index into the id pool, argument): name is a store method or ``advance``."""
+
+
+def operations(with_clock: bool) -> st.SearchStrategy[list[Operation]]:
+    # Repeats weight the draw towards writes followed by reads, so a bug needs few examples.
+    kinds = ["create_session"] * 3 + ["update_session"] * 3 + ["get_session"] * 3
+    kinds += ["session_exists", "delete_session"] + (["advance"] * 2 if with_clock else [])
+    data = json_objects(max_leaves=6, min_size=1)
+    steps = st.sampled_from([MODEL_TTL_SECONDS + 1.5, 0.5, 4.0, MODEL_TTL_SECONDS - 0.5])
+
+    @st.composite
+    def operation(draw: st.DrawFn) -> Operation:
+        kind = draw(st.sampled_from(kinds))
+        slot = draw(st.integers(0, ID_POOL - 1))
+        if kind == "create_session":
+            return (kind, slot, draw(st.none() | data))
+        if kind == "update_session":
+            return (kind, slot, draw(st.builds(dict, data=data) | st.just({})))
+        if kind == "advance":
+            return (kind, 0, draw(steps))
+        return (kind, slot, None)
+
+    return st.lists(operation(), min_size=6, max_size=40).map(_mark_writes)
+
+
+def _mark_writes(ops: list[Operation]) -> list[Operation]:
+    """Give every write a key of its own, so merged, stale or mixed-up data always shows."""
+    marked: list[Operation] = []
+    for index, (kind, slot, argument) in enumerate(ops):
+        if kind == "create_session" and argument is not None:
+            argument = {**argument, f"write{index}": True}
+        elif kind == "update_session" and "data" in argument:
+            argument = {"data": {**argument["data"], f"write{index}": True}}
+        marked.append((kind, slot, argument))
+    return marked
+
+
+@dataclass
+class _Session:
+    data: dict[str, Any]
+    created_ms: int
+    updated_ms: int
+    expires_ms: int | None
+
+
+@dataclass
+class Model:
+    """The contract as a dict: what every call must answer."""
+
+    ttl_ms: int | None
+    sessions: dict[str, _Session] = field(default_factory=dict)
+
+    def live(self, key: str, now_ms: int) -> _Session | None:
+        session = self.sessions.get(key)
+        if session is not None and session.expires_ms is not None and session.expires_ms <= now_ms:
+            return None
+        return session
+
+
+class Mismatch(AssertionError):
+    def __init__(self, step: int, problem: str) -> None:
+        super().__init__(problem)
+        self.step = step
+        self.problem = problem
+
+
+async def _replay(
+    builder: StoreBuilder, ops: list[Operation], ids: list[str], with_clock: bool
+) -> None:
+    clock = FakeClock() if with_clock else None
+    ttl: Any = MODEL_TTL_SECONDS if with_clock else (None if builder.accepts_ttl else UNSET)
+    model = Model(ttl_ms=MODEL_TTL_SECONDS * 1000 if with_clock else None)
+    async with AsyncExitStack() as stack:
+        store = await builder.open(stack, ttl_seconds=ttl, clock=clock)
+        try:
+            for step, (name, slot, argument) in enumerate(ops):
+                now = math.floor(clock() * 1000) if clock is not None else 0
+                if name == "advance":
+                    assert clock is not None
+                    clock.set(clock() + argument)
+                    continue
+                await _check_step(store, model, step, name, ids[slot], argument, now, with_clock)
+                if name not in ("get_session", "session_exists"):
+                    # Check every write at once: a bug shows at the step that caused it.
+                    await _check_step(
+                        store, model, step, "get_session", ids[slot], None, now, with_clock
+                    )
+        finally:
+            for session_id in ids:
+                await store.delete_session(session_id)
+
+
+async def _check_step(
+    store: Any, model: Model, step: int, name: str, key: str, argument: Any, now: int, timed: bool
+) -> None:
+    live = model.live(key, now)
+    try:
+        if name == "create_session":
+            await store.create_session(key, argument)
+            if live is not None:
+                raise Mismatch(
+                    step,
+                    "create_session over a live session returned instead of raising SessionExistsError",
+                )
+            expires = None if model.ttl_ms is None else now + model.ttl_ms
+            model.sessions[key] = _Session(dict(argument or {}), now, now, expires)
+        elif name == "update_session":
+            await store.update_session(key, argument)
+            if live is not None:
+                live.updated_ms = max(live.updated_ms, now)
+                live.expires_ms = None if model.ttl_ms is None else live.updated_ms + model.ttl_ms
+                if "data" in argument:
+                    live.data = dict(argument["data"])
+        elif name == "delete_session":
+            await store.delete_session(key)
+            model.sessions.pop(key, None)
+        elif name == "session_exists":
+            exists = await store.session_exists(key)
+            if exists is not (live is not None):
+                raise Mismatch(
+                    step, f"session_exists returned {exists!r}; the model says {live is not None}"
+                )
+        elif name == "get_session":
+            record = await store.get_session(key)
+            _compare_record(step, record, live, timed)
+    except Mismatch:
+        raise
+    except Exception as error:
+        if (
+            name == "create_session"
+            and live is not None
+            and matches_error(error, SessionExistsError)
+        ):
+            return
+        raise Mismatch(step, f"{name} raised {type(error).__name__}: {error}") from error
+
+
+def _compare_record(step: int, record: Any, live: _Session | None, timed: bool) -> None:
+    if live is None:
+        if record is not None:
+            raise Mismatch(step, f"get_session returned a session; the model has none: {record!r}")
+        return
+    if record is None:
+        raise Mismatch(step, "get_session returned None; the model holds a live session")
+    seen = snapshot(record)
+    found = json_difference(live.data, seen.data)
+    if found:
+        raise Mismatch(step, f"get_session returned other data: {found}")
+    if timed:
+        for name, expected in (("created_at", live.created_ms), ("updated_at", live.updated_ms)):
+            value = getattr(seen, name)
+            got = round(value.timestamp() * 1000)
+            if abs(got - expected) > 1:
+                raise Mismatch(step, f"{name} is {value}; the model says {expected} ms")
+        if live.expires_ms is not None and (
+            seen.ttl is None or abs(seen.ttl - live.expires_ms / 1000) > 1
+        ):
+            raise Mismatch(
+                step, f"ttl is {seen.ttl!r}; the model's expiry is {live.expires_ms / 1000:.3f}"
+            )
+
+
+def repro_script(
+    builder: StoreBuilder, ops: list[Operation], ids: list[str], with_clock: bool, failure: Mismatch
+) -> str:
+    """A script that replays ``ops`` against the store and prints every answer."""
+    factory = builder.factory
+    module = getattr(factory, "__module__", "your_module")
+    name = getattr(factory, "__qualname__", "YourStore").split(".")[0]
+    ttl: Any = MODEL_TTL_SECONDS if with_clock else (None if builder.accepts_ttl else UNSET)
+    lines = ["import asyncio", "import time", "", f"from {module} import {name}", ""]
+    if with_clock:
+        lines += ["now = [round(time.time(), 3)]", "clock = lambda: now[0]", ""]
+    lines += [
+        "",
+        "async def show(call, text):",
+        "    try:",
+        "        print(text, '->', await call)",
+        "    except Exception as error:",
+        "        print(text, 'raised', repr(error))",
+        "",
+        "",
+        "async def main():",
+        f"    store = {builder.call_text(ttl_seconds=ttl, clock=with_clock)}",
+    ]
+    for step, (op, slot, argument) in enumerate(ops[: failure.step + 1]):
+        if op == "advance":
+            lines.append(f"    now[0] += {argument!r}")
+            continue
+        arguments = repr(ids[slot]) if argument is None else f"{ids[slot]!r}, {argument!r}"
+        lines.append(f"    await show(store.{op}({arguments}), {f'{op}({arguments})'!r})")
+        if op not in ("get_session", "session_exists"):
+            lines.append(f"    await show(store.get_session({ids[slot]!r}), 'then get_session')")
+        if step == failure.step:
+            lines.append(f"    # ^ the contract's model disagrees: {failure.problem}")
+    lines += ["", "", "asyncio.run(main())"]
+    return "\n".join(lines)
+
+
+class ModelClauses:
+    @contract_test("MODEL-SEQUENCES")
+    async def test_random_operation_sequences_match_the_model(self, trial: Trial) -> None:
+        builder = trial.builder
+        with_clock = builder.accepts_clock and builder.accepts_ttl
+        examples = int(trial.settings["examples"])
+        failures: list[tuple[list[Operation], list[str], Mismatch]] = []
+
+        @settings(
+            max_examples=examples,
+            deadline=None,
+            database=None,
+            derandomize=False,
+            print_blob=False,
+            report_multiple_bugs=False,
+            phases=[Phase.generate, Phase.shrink],
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(ops=operations(with_clock))
+        def check(ops: list[Operation]) -> None:
+            ids = [f"model-{secrets.token_hex(6)}-{slot}" for slot in range(ID_POOL)]
+            try:
+                asyncio.run(_replay(builder, ops, ids, with_clock))
+            except Mismatch as mismatch:
+                failures.append((ops, ids, mismatch))
+                raise
+
+        try:
+            await asyncio.to_thread(check)
+        except Mismatch:
+            ops, ids, mismatch = failures[-1]
+            trial.log.append("(the minimal failing sequence, as a script that replays it:)")
+            trial.log.extend(repro_script(builder, ops, ids, with_clock, mismatch).splitlines())
+            raise ClauseViolation(
+                f"step {mismatch.step + 1} of a generated sequence: {mismatch.problem}"
+            ) from None
+        except HypothesisException as error:
+            raise ClauseViolation(f"the model-based search could not run: {error}") from None
+        trial.log.append(f"{examples} generated sequences matched the model")
