@@ -171,9 +171,12 @@ def clone_json(value: Any) -> Any:
     return value
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
 def dump_json(data: dict[str, Any]) -> str:
     """Serialize validated data compactly, keeping every character as it is."""
-    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return _ENCODER.encode(data)
 
 
 def load_json_object(text: str | bytes) -> dict[str, Any]:
