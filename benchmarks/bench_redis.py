@@ -1,0 +1,105 @@
+"""RedisSessionStore against the raw redis-py command doing the same single job, same client.
+
+Needs a Redis server: ``REDIS_URL`` (default ``redis://127.0.0.1:6379/0``). Every key
+lives under a per-run prefix, deleted at the end; keys also expire after five minutes.
+
+The raw side sends a value built once beforehand, so the ratio charges the store
+for everything it adds: checking and copying the data, JSON, parsing the reply.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from reference_stores.redis import DEFAULT_REDIS_URL, RedisSessionStore
+from reference_stores.validation import dump_json
+
+from .harness import Case
+
+TTL_SECONDS = 300
+DATA = {
+    "client": {"name": "example-client", "version": "1.4.2"},
+    "capabilities": {"sampling": {}, "roots": {"listChanged": True}},
+    "protocolVersion": "2025-06-18",
+    "logLevel": "info",
+    "requests": 42,
+}
+"""A typical MCP session record: a few hundred bytes of JSON."""
+
+
+@asynccontextmanager
+async def cases() -> AsyncIterator[list[Case]]:
+    url = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+    prefix = f"mcp-session-store-kit:bench:{uuid.uuid4().hex[:12]}:"
+    store = RedisSessionStore(url=url, key_prefix=f"{prefix}store:", ttl_seconds=TTL_SECONDS)
+    client = store.client  # the raw calls go through the very client the store uses
+    raw_prefix = f"{prefix}raw:"
+    ttl_ms = TTL_SECONDS * 1000
+    text = dump_json(DATA)
+    value = f"1795000000000:1795000000000:{1795000000000 + ttl_ms}:{text}".encode()
+    # Existing sessions for get/exists/update/touch, on both sides.
+    await store.create_session("live", DATA)
+    await client.set(f"{raw_prefix}live", value, px=ttl_ms)
+    created_store, created_raw = itertools.count(), itertools.count()
+    deleted_store, deleted_raw = itertools.count(), itertools.count()
+    raw_live = f"{raw_prefix}live"
+
+    async def store_create(_: int) -> None:
+        await store.create_session(f"c{next(created_store)}", DATA)
+
+    async def raw_create(_: int) -> object:
+        return await client.set(f"{raw_prefix}c{next(created_raw)}", value, nx=True, px=ttl_ms)
+
+    async def store_delete(_: int) -> None:
+        # The ids the create case made: each delete removes a real key.
+        await store.delete_session(f"c{next(deleted_store)}")
+
+    async def raw_delete(_: int) -> object:
+        return await client.delete(f"{raw_prefix}c{next(deleted_raw)}")
+
+    async def store_get(_: int) -> object:
+        return await store.get_session("live")
+
+    async def raw_get(_: int) -> object:
+        return await client.get(raw_live)
+
+    async def store_exists(_: int) -> object:
+        return await store.session_exists("live")
+
+    async def raw_exists(_: int) -> object:
+        return await client.exists(raw_live)
+
+    async def store_update(_: int) -> None:
+        await store.update_session("live", {"data": DATA})
+
+    async def raw_update(_: int) -> object:
+        return await client.set(raw_live, value, xx=True, px=ttl_ms)
+
+    async def store_touch(_: int) -> None:
+        await store.update_session("live", {})
+
+    async def raw_touch(_: int) -> object:
+        return await client.pexpire(raw_live, ttl_ms)
+
+    try:
+        yield [
+            Case("create", store_create, raw_create, "SET key value NX PX ttl"),
+            Case("get", store_get, raw_get, "GET key"),
+            Case("exists", store_exists, raw_exists, "EXISTS key"),
+            Case("update (data)", store_update, raw_update, "SET key value XX PX ttl"),
+            Case("update (touch)", store_touch, raw_touch, "PEXPIRE key ttl"),
+            Case("delete", store_delete, raw_delete, "DEL key"),
+        ]
+    finally:
+        keys = [key async for key in client.scan_iter(match=_glob_escape(prefix) + "*", count=1000)]
+        for start in range(0, len(keys), 500):
+            await client.unlink(*keys[start : start + 500])
+        await store.aclose()
+
+
+def _glob_escape(text: str) -> str:
+    return "".join("\\" + char if char in "*?[]\\" else char for char in text)

@@ -1,0 +1,145 @@
+"""Call the counter server's ``increment`` tool, in a new session or in one opened earlier.
+
+    python -m examples.counter_client                          # open a session, count once
+    python -m examples.counter_client --session-id ID          # count again in session ID
+    python -m examples.counter_client --session-id ID --end    # end session ID (DELETE)
+
+A new session is opened with the MCP SDK's own client (handshake protocol) and
+left open when the client exits. A later run continues it by its id alone, the
+way a client that outlived a server restart would: one ``tools/call`` POST
+with the ``Mcp-Session-Id`` header, no new handshake.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import anyio
+import httpx2
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp_types.version import LATEST_HANDSHAKE_VERSION
+
+DEFAULT_URL = "http://127.0.0.1:8000/mcp"
+
+
+async def new_session(url: str, by: int) -> tuple[str, int]:
+    """Open a session with the SDK's client, call the tool once, leave the session open."""
+    session_ids: list[str] = []
+
+    async def remember_session_id(response: httpx2.Response) -> None:
+        if session_id := response.headers.get("mcp-session-id"):
+            session_ids.append(session_id)
+
+    async with (
+        httpx2.AsyncClient(event_hooks={"response": [remember_session_id]}) as http,
+        Client(
+            streamable_http_client(url, http_client=http, terminate_on_close=False),
+            mode="legacy",
+        ) as client,
+    ):
+        result = await client.call_tool("increment", {"by": by})
+    if result.is_error or not session_ids:
+        raise SystemExit(f"the call failed: {result.content}")
+    return session_ids[-1], _count(result.structured_content)
+
+
+async def continue_session(url: str, session_id: str, by: int) -> int | None:
+    """Call the tool in an existing session by its id; None when the server does not know it."""
+    request = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": "increment", "arguments": {"by": by}},
+    }
+    async with httpx2.AsyncClient(timeout=30) as http:
+        response = await http.post(url, json=request, headers=_headers(session_id))
+    if response.status_code == 404:
+        return None
+    response.raise_for_status()
+    message = _response_message(response)
+    if "error" in message:
+        raise SystemExit(f"the call failed: {message['error']}")
+    result = message["result"]
+    if result.get("isError"):
+        raise SystemExit(f"the tool failed: {result.get('content')}")
+    return _count(result.get("structuredContent"))
+
+
+async def end_session(url: str, session_id: str) -> bool:
+    """DELETE the session; False when the server does not know it."""
+    async with httpx2.AsyncClient(timeout=30) as http:
+        response = await http.delete(url, headers=_headers(session_id))
+    if response.status_code == 404:
+        return False
+    response.raise_for_status()
+    return True
+
+
+def _headers(session_id: str) -> dict[str, str]:
+    return {
+        "accept": "application/json, text/event-stream",
+        "mcp-session-id": session_id,
+        "mcp-protocol-version": LATEST_HANDSHAKE_VERSION,
+    }
+
+
+def _response_message(response: httpx2.Response) -> dict[str, Any]:
+    """The JSON-RPC response in a JSON body or in the SSE stream the server answered with."""
+    if response.headers.get("content-type", "").startswith("application/json"):
+        message: dict[str, Any] = response.json()
+        return message
+    for line in response.text.splitlines():
+        if line.startswith("data:") and line[5:].strip():
+            event: dict[str, Any] = json.loads(line[5:])
+            if "result" in event or "error" in event:
+                return event
+    raise SystemExit("the server answered without a JSON-RPC response")
+
+
+def _count(structured: Any) -> int:
+    if not isinstance(structured, dict) or not isinstance(structured.get("result"), int):
+        raise SystemExit(f"unexpected tool result: {structured!r}")
+    return int(structured["result"])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m examples.counter_client", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--url", default=DEFAULT_URL, help=f"default: {DEFAULT_URL}")
+    parser.add_argument("--session-id", help="continue this session instead of opening one")
+    parser.add_argument("--by", type=int, default=1, help="how much to add (default 1)")
+    parser.add_argument("--end", action="store_true", help="end the session (needs --session-id)")
+    options = parser.parse_args(argv)
+
+    if options.end:
+        if not options.session_id:
+            parser.error("--end needs --session-id")
+        if anyio.run(end_session, options.url, options.session_id):
+            print(f"session {options.session_id} ended")
+            return 0
+        print(f"session {options.session_id} not found", file=sys.stderr)
+        return 1
+    if options.session_id:
+        count = anyio.run(continue_session, options.url, options.session_id, options.by)
+        if count is None:
+            print(
+                f"session {options.session_id} not found (unknown, expired or ended)",
+                file=sys.stderr,
+            )
+            return 1
+        print(f"session {options.session_id}: count = {count}")
+        return 0
+    session_id, count = anyio.run(new_session, options.url, options.by)
+    print(f"session {session_id}: count = {count}")
+    print(f"continue it with: python -m examples.counter_client --session-id {session_id}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,876 @@
+"""Sessions in a DynamoDB table, in LeanMCP's item format, one request per operation.
+
+Each session is one item, exactly as LeanMCP's TypeScript ``DynamoDBSessionStore``
+writes it, so a Python and a TypeScript server can share a table::
+
+    sessionId  S  partition key
+    createdAt  S  toISOString() form, 2026-11-23T19:22:48.123Z
+    updatedAt  S  same form
+    ttl        N  expiry, integer Unix epoch seconds (the table's TTL attribute)
+    data       M  the session data
+
+- create: ``PutItem`` on condition ``attribute_not_exists(sessionId) OR ttl <= now``.
+- get, exists: ``GetItem`` with a strongly consistent read; expired items are
+  hidden here, because DynamoDB deletes them only eventually (often days later).
+- update: ``UpdateItem`` on condition "exists, not expired, updatedAt <= now":
+  an update racing a delete never brings a session back (no upsert). Should the
+  stored ``updatedAt`` be later (another writer's clock is ahead, or a race), the
+  update is sent again at that later moment, so ``updatedAt`` never goes back.
+  The failed condition returns the item (``ReturnValuesOnConditionCheckFailure``);
+  on an endpoint that does not (dynalite), the store reads it instead.
+- delete: ``DeleteItem``.
+
+Expiry: ``ttl = ceil(written_at + ttl_seconds)`` in whole seconds, and an item is
+expired once ``now >= ttl``. A session so lives at least ``ttl_seconds`` and at
+most one second more, while the attribute stays the integer DynamoDB's TTL needs.
+
+Numbers go through this module's own (de)serializer on the low-level client,
+not boto3's ``TypeSerializer``: ints are written as ``str(int)`` and come back as
+``int``, floats as ``repr(float)`` and come back as the same ``float``, and no
+``Decimal`` is ever handed to the caller. A number with no fraction comes back
+as ``int`` (DynamoDB itself normalizes ``1.0`` to ``1``). An integer DynamoDB
+cannot hold (over 38 significant digits, or beyond 1e126) raises ``ValueError``,
+as does an item over 400 KB, before any request.
+
+What JSON allows and DynamoDB's types do not is written as a Binary attribute
+holding the value's JSON text, which this store reads back exactly: floats
+outside DynamoDB's range (such as ``1e-300``, ``5e-324``), maps or lists nested
+deeper than DynamoDB's 32 levels, and maps with a key DynamoDB refuses as a
+name (empty, or over 64 KB). Nothing else in this format is ever Binary, so the
+escape cannot be confused with data; a TypeScript reader sees those values as
+bytes (LeanMCP could not have written them at all).
+
+boto3 is synchronous: every call runs in the store's own thread pool, as wide as
+the client's connection pool, so the event loop never blocks and concurrent
+operations overlap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import math
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal, InvalidOperation
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import botocore.session
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+from botocore.loaders import Loader, create_loader
+
+from .errors import BackendErrors, SessionExistsError, SessionStoreError
+from .interface import SessionData
+from .validation import (
+    Clock,
+    datetime_from_ms,
+    default_clock,
+    dump_json,
+    iso_from_ms,
+    ms_from_iso,
+    now_ms,
+    validate_data,
+    validate_session_id,
+    validate_ttl_seconds,
+    validate_updates,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+else:
+    DynamoDBClient = Any
+
+__all__ = [
+    "DEFAULT_MAX_POOL_CONNECTIONS",
+    "DEFAULT_REGION",
+    "DEFAULT_TABLE_NAME",
+    "DEFAULT_TTL_SECONDS",
+    "MAX_ITEM_BYTES",
+    "MAX_NATIVE_DEPTH",
+    "DynamoDBSessionStore",
+    "create_table",
+    "item_from_session",
+    "new_boto3_session",
+    "session_from_item",
+]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TABLE_NAME = "leanmcp-sessions"
+DEFAULT_TTL_SECONDS = 86400
+DEFAULT_REGION = "us-east-1"
+DEFAULT_MAX_POOL_CONNECTIONS = 50
+MAX_ITEM_BYTES = 400 * 1024
+"""DynamoDB's item size limit; larger items are refused with ``ValueError`` before any request."""
+MAX_NATIVE_DEPTH = 31
+"""Deepest map or list written as DynamoDB's own type, ``data`` itself being level 1.
+
+DynamoDB holds 32 levels of nesting counting the scalar at the bottom; deeper
+containers are written as escaped JSON (see below)."""
+
+_MAX_SIGNIFICANT_DIGITS = 38
+_MAX_EXPONENT = 125  # largest magnitude DynamoDB holds is just under 1e126
+_MIN_EXPONENT = -130
+_INT_FAST_LIMIT = 10**_MAX_SIGNIFICANT_DIGITS
+_MAX_NAME_BYTES = 65535
+
+_BACKEND_EXCEPTIONS: tuple[type[BaseException], ...] = (ClientError, BotoCoreError)
+_EXISTS_ERRORS = BackendErrors("dynamodb", "session_exists", _BACKEND_EXCEPTIONS)
+_CREATE_ERRORS = BackendErrors("dynamodb", "create_session", _BACKEND_EXCEPTIONS)
+_GET_ERRORS = BackendErrors("dynamodb", "get_session", _BACKEND_EXCEPTIONS)
+_UPDATE_ERRORS = BackendErrors("dynamodb", "update_session", _BACKEND_EXCEPTIONS)
+_DELETE_ERRORS = BackendErrors("dynamodb", "delete_session", _BACKEND_EXCEPTIONS)
+_TABLE_ERRORS = BackendErrors("dynamodb", "create_table", _BACKEND_EXCEPTIONS)
+
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+# Error codes emulators answer with for TTL settings they do not implement.
+_TTL_UNSUPPORTED = frozenset(
+    {
+        "UnknownOperationException",
+        "UnsupportedOperation",
+        "UnsupportedOperationException",
+        "NotImplemented",
+        "NotImplementedError",
+        "InvalidAction",
+    }
+)
+
+# "data" and "ttl" are DynamoDB reserved words: always referred to by these aliases.
+_NAMES_TTL = {"#ttl": "ttl"}
+_NAMES_TTL_DATA = {"#ttl": "ttl", "#data": "data"}
+_CREATE_CONDITION = "attribute_not_exists(sessionId) OR #ttl <= :now"
+_LIVE = "attribute_exists(sessionId) AND (attribute_not_exists(#ttl) OR #ttl > :now)"
+_UPDATE_CONDITION = f"{_LIVE} AND (attribute_not_exists(updatedAt) OR updatedAt <= :at)"
+_UPDATE_CONDITION_EXACT = f"{_LIVE} AND updatedAt = :seen"
+_MAX_UPDATE_ATTEMPTS = 16
+
+
+class DynamoDBSessionStore:
+    """A conforming session store on a DynamoDB table in LeanMCP's format.
+
+    Options as LeanMCP's: ``table_name`` (else ``$DYNAMODB_TABLE_NAME``, else
+    ``leanmcp-sessions``), ``region`` (else ``$AWS_REGION``, else ``us-east-1``),
+    ``ttl_seconds`` (default 86400; ``None`` writes items without ``ttl``, which
+    never expire). Beyond them:
+
+    - ``client``: a boto3 DynamoDB client to use (stays yours to close); its
+      ``max_pool_connections`` sets how many calls run at once.
+    - ``endpoint_url``: for emulators (else ``$DYNAMODB_ENDPOINT_URL``, else
+      what boto3 reads itself: ``$AWS_ENDPOINT_URL_DYNAMODB``, ``$AWS_ENDPOINT_URL``).
+    - ``clock``: epoch seconds, used for timestamps and every expiry decision.
+    - ``create_table``: create the table (on-demand, TTL on ``ttl``) on first use
+      if it is missing. Off by default: production tables belong to infrastructure code.
+    - ``max_pool_connections`` (default 50, also the width of the store's thread
+      pool), ``connect_timeout``, ``read_timeout`` (seconds) and ``max_attempts``
+      (tries in all, boto3's standard retry mode, default 3): for the client the
+      store builds.
+    """
+
+    shares_sessions_across_instances = True
+    """Every store on the same table sees the same sessions, TypeScript LeanMCP servers included."""
+
+    def __init__(
+        self,
+        table_name: str | None = None,
+        region: str | None = None,
+        ttl_seconds: float | None = DEFAULT_TTL_SECONDS,
+        *,
+        client: DynamoDBClient | None = None,
+        endpoint_url: str | None = None,
+        clock: Clock | None = None,
+        create_table: bool = False,
+        max_pool_connections: int = DEFAULT_MAX_POOL_CONNECTIONS,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 10.0,
+        max_attempts: int = 3,
+    ) -> None:
+        ttl = validate_ttl_seconds(ttl_seconds)
+        # Rounded up to whole ms so a session is never live for less than ttl_seconds.
+        self._ttl_ms: int | None = None if ttl is None else -(-round(ttl * 1_000_000) // 1000)
+        table = table_name or os.environ.get("DYNAMODB_TABLE_NAME") or DEFAULT_TABLE_NAME
+        if not isinstance(table, str):
+            raise TypeError(f"table_name must be a str, not {type(table).__name__}")
+        self._table = table
+        self._clock: Clock = clock if clock is not None else default_clock
+        if not isinstance(create_table, bool):
+            raise TypeError(f"create_table must be a bool, not {type(create_table).__name__}")
+        self._table_pending = create_table
+        self._table_lock: asyncio.Lock | None = None
+        if client is not None:
+            if endpoint_url is not None or region is not None:
+                raise TypeError("pass either a client or region/endpoint_url, not both")
+            if getattr(getattr(client, "meta", None), "service_model", None) is None or (
+                client.meta.service_model.service_name != "dynamodb"
+            ):
+                raise TypeError("client must be a boto3 DynamoDB client (boto3.client('dynamodb'))")
+            self._client = client
+            self._owns_client = False
+            workers = getattr(client.meta.config, "max_pool_connections", None) or 10
+        else:
+            self._client = _build_client(
+                region=region,
+                endpoint_url=endpoint_url,
+                max_pool_connections=max_pool_connections,
+                connect_timeout=connect_timeout,
+                read_timeout=read_timeout,
+                max_attempts=max_attempts,
+            )
+            self._owns_client = True
+            workers = max_pool_connections
+        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="dynamodb-session-store")
+        # Whether this endpoint returns the item with a failed condition
+        # (ReturnValuesOnConditionCheckFailure). DynamoDB and moto do, dynalite does not;
+        # until one is seen, a failed update reads the item to learn why.
+        self._returns_item_on_failure = False
+        self._closed = False
+
+    @property
+    def client(self) -> DynamoDBClient:
+        """The boto3 client the store sends its requests through."""
+        return self._client
+
+    @property
+    def table_name(self) -> str:
+        return self._table
+
+    @property
+    def ttl_seconds(self) -> float | None:
+        return None if self._ttl_ms is None else self._ttl_ms / 1000
+
+    def close(self) -> None:
+        """Stop the thread pool, and close the client if this store built it."""
+        if self._closed:
+            return
+        self._closed = True
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        if self._owns_client:
+            self._client.close()
+
+    async def aclose(self) -> None:
+        self.close()
+
+    async def __aenter__(self) -> DynamoDBSessionStore:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def ensure_table(self) -> bool:
+        """Create the table if it is missing (see ``create_table``); True if it was created."""
+        with _TABLE_ERRORS:
+            created = await self._call(
+                functools.partial(create_table, self._table, client=self._client)
+            )
+        self._table_pending = False
+        return bool(created)
+
+    # -- the five operations -------------------------------------------------------------
+
+    async def session_exists(self, session_id: str) -> bool:
+        key = validate_session_id(session_id)
+        now_s = now_ms(self._clock) // 1000
+        if self._table_pending:
+            await self._prepare_table()
+        with _EXISTS_ERRORS:
+            response = await self._call(
+                functools.partial(
+                    self._client.get_item,
+                    TableName=self._table,
+                    Key={"sessionId": {"S": key}},
+                    ConsistentRead=True,
+                    ProjectionExpression="sessionId, #ttl",
+                    ExpressionAttributeNames=_NAMES_TTL,
+                )
+            )
+        item = response.get("Item")
+        return item is not None and not _expired(item, now_s)
+
+    async def create_session(self, session_id: str, data: Mapping[str, Any] | None = None) -> None:
+        key = validate_session_id(session_id)
+        copy = validate_data(data)
+        written_ms = now_ms(self._clock)
+        item = item_from_session(key, written_ms, written_ms, self._expiry(written_ms), copy)
+        if self._table_pending:
+            await self._prepare_table()
+        with _CREATE_ERRORS:
+            try:
+                await self._call(
+                    functools.partial(
+                        self._client.put_item,
+                        TableName=self._table,
+                        Item=item,
+                        ConditionExpression=_CREATE_CONDITION,
+                        ExpressionAttributeNames=_NAMES_TTL,
+                        ExpressionAttributeValues={":now": {"N": str(written_ms // 1000)}},
+                        ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                    )
+                )
+            except ClientError as error:
+                if _error_code(error) != _CONDITION_FAILED:
+                    raise
+                old = _item_of_failure(error)
+                if old is not None:
+                    self._returns_item_on_failure = True
+                if _retried(error):
+                    # A retried PutItem whose first attempt succeeded finds its own item.
+                    if old is None:
+                        old = await self._read_item(key)
+                    if old is not None and _same_write(old, item, copy):
+                        return
+                raise SessionExistsError(f"session {key!r} already exists") from None
+
+    async def get_session(self, session_id: str) -> SessionData | None:
+        key = validate_session_id(session_id)
+        now_s = now_ms(self._clock) // 1000
+        if self._table_pending:
+            await self._prepare_table()
+        with _GET_ERRORS:
+            response = await self._call(
+                functools.partial(
+                    self._client.get_item,
+                    TableName=self._table,
+                    Key={"sessionId": {"S": key}},
+                    ConsistentRead=True,
+                )
+            )
+        item = response.get("Item")
+        if item is None or _expired(item, now_s):
+            return None
+        return session_from_item(item, session_id=key)
+
+    async def update_session(self, session_id: str, updates: Mapping[str, Any]) -> None:
+        key = validate_session_id(session_id)
+        new_data = validate_updates(updates)
+        encoded_data = None if new_data is None else _encode_data(new_data)
+        now = now_ms(self._clock)
+        if self._table_pending:
+            await self._prepare_table()
+        with _UPDATE_ERRORS:
+            # updatedAt = now, on condition that the stored one is not later. When it is
+            # (a writer whose clock is ahead, or a race), retry at the later moment: so
+            # updatedAt never goes back, with one request in the common case.
+            written_ms = now
+            seen: str | None = None  # a stored updatedAt this store cannot parse
+            for _ in range(_MAX_UPDATE_ATTEMPTS):
+                params = self._update_params(key, now, written_ms, seen, encoded_data)
+                try:
+                    await self._call(functools.partial(self._client.update_item, **params))
+                    return
+                except ClientError as error:
+                    if _error_code(error) != _CONDITION_FAILED:
+                        raise
+                    old = _item_of_failure(error)
+                if old is not None:
+                    self._returns_item_on_failure = True
+                elif not self._returns_item_on_failure:
+                    old = await self._read_item(key)
+                now = max(now, now_ms(self._clock))
+                if old is None or _expired(old, now // 1000):
+                    return  # missing or expired: nothing to update, nothing created
+                stored = old.get("updatedAt", {}).get("S")
+                stored_ms = None if stored is None else _ms_or_none(stored)
+                seen = stored if stored is not None and stored_ms is None else None
+                written_ms = max(now, stored_ms or 0)
+            raise SessionStoreError(
+                f"dynamodb: update_session of {key!r} kept losing races "
+                f"({_MAX_UPDATE_ATTEMPTS} attempts)"
+            )
+
+    async def delete_session(self, session_id: str) -> None:
+        key = validate_session_id(session_id)
+        if self._table_pending:
+            await self._prepare_table()
+        with _DELETE_ERRORS:
+            await self._call(
+                functools.partial(
+                    self._client.delete_item,
+                    TableName=self._table,
+                    Key={"sessionId": {"S": key}},
+                )
+            )
+
+    # -- helpers -------------------------------------------------------------------------
+
+    async def _call(self, call: Callable[[], Any]) -> Any:
+        if self._closed:
+            raise SessionStoreError("dynamodb: the store is closed")
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    async def _read_item(self, key: str) -> dict[str, Any] | None:
+        response = await self._call(
+            functools.partial(
+                self._client.get_item,
+                TableName=self._table,
+                Key={"sessionId": {"S": key}},
+                ConsistentRead=True,
+            )
+        )
+        item: dict[str, Any] | None = response.get("Item")
+        return item
+
+    async def _prepare_table(self) -> None:
+        if self._table_lock is None:
+            self._table_lock = asyncio.Lock()
+        async with self._table_lock:
+            if self._table_pending:
+                await self.ensure_table()
+
+    def _expiry(self, written_ms: int) -> int | None:
+        if self._ttl_ms is None:
+            return None
+        return -(-(written_ms + self._ttl_ms) // 1000)
+
+    def _update_params(
+        self,
+        key: str,
+        now: int,
+        written_ms: int,
+        seen: str | None,
+        encoded_data: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        at = iso_from_ms(written_ms)
+        values: dict[str, Any] = {":now": {"N": str(now // 1000)}, ":at": {"S": at}}
+        assignments = ["updatedAt = :at"]
+        expiry = self._expiry(written_ms)
+        if expiry is not None:
+            assignments.append("#ttl = :ttl")
+            values[":ttl"] = {"N": str(expiry)}
+        if encoded_data is not None:
+            assignments.append("#data = :data")
+            values[":data"] = encoded_data
+        expression = "SET " + ", ".join(assignments)
+        if expiry is None:
+            expression += " REMOVE #ttl"
+        if seen is None:
+            condition = _UPDATE_CONDITION
+        else:
+            condition = _UPDATE_CONDITION_EXACT
+            values[":seen"] = {"S": seen}
+        return {
+            "TableName": self._table,
+            "Key": {"sessionId": {"S": key}},
+            "UpdateExpression": expression,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": _NAMES_TTL if encoded_data is None else _NAMES_TTL_DATA,
+            "ExpressionAttributeValues": values,
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+
+
+# -- the item format ----------------------------------------------------------------------
+
+
+def item_from_session(
+    session_id: str,
+    created_ms: int,
+    updated_ms: int,
+    ttl: int | None,
+    data: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The DynamoDB item (low-level attribute values) LeanMCP writes for a session.
+
+    ``data`` must be validated JSON (``validation.validate_data``); raises
+    ``ValueError`` for what DynamoDB cannot hold (numbers past 38 digits or its
+    range, items over 400 KB).
+    """
+    item: dict[str, Any] = {
+        "sessionId": {"S": session_id},
+        "createdAt": {"S": iso_from_ms(created_ms)},
+        "updatedAt": {"S": iso_from_ms(updated_ms)},
+    }
+    if ttl is not None:
+        item["ttl"] = {"N": str(ttl)}
+    item["data"] = _encode_data(data)
+    return item
+
+
+def session_from_item(item: Mapping[str, Any], session_id: str | None = None) -> SessionData:
+    """Read an item LeanMCP or this store wrote.
+
+    LeanMCP's update of a missing session creates an item without ``createdAt``;
+    its ``created_at`` is then its ``updatedAt``, the earliest moment known to
+    have seen the session (and so ``created_at <= updated_at`` still holds).
+    """
+    try:
+        key = session_id if session_id is not None else item["sessionId"]["S"]
+        created_text = _string_attribute(item, "createdAt")
+        updated_text = _string_attribute(item, "updatedAt")
+        if created_text is None and updated_text is None:
+            raise ValueError("the item has neither createdAt nor updatedAt")
+        created_ms = ms_from_iso(created_text or updated_text)  # type: ignore[arg-type]
+        updated_ms = ms_from_iso(updated_text or created_text)  # type: ignore[arg-type]
+        expiry = _expiry_number(item)
+        raw_data = item.get("data")
+        data = {} if raw_data is None or "NULL" in raw_data else _decode(raw_data)
+        if not isinstance(data, dict):
+            raise ValueError("data is not a map")
+    except (KeyError, TypeError, ValueError, StopIteration) as error:
+        raise SessionStoreError(f"dynamodb: not a session item: {error}") from error
+    return SessionData(
+        session_id=key,
+        created_at=datetime_from_ms(created_ms),
+        updated_at=datetime_from_ms(updated_ms),
+        ttl=None if expiry is None else math.floor(expiry),
+        data=data,
+    )
+
+
+def _string_attribute(item: Mapping[str, Any], name: str) -> str | None:
+    value = item.get(name)
+    if value is None or "NULL" in value:
+        return None
+    text: str = value["S"]
+    return text
+
+
+def _expiry_number(item: Mapping[str, Any]) -> int | float | None:
+    value = item.get("ttl")
+    if value is None or "N" not in value:
+        return None
+    return _number(value["N"])
+
+
+def _expired(item: Mapping[str, Any], now_s: int) -> bool:
+    # The same test as the conditions' "#ttl <= :now", so reads and writes agree.
+    try:
+        expiry = _expiry_number(item)
+    except ValueError:
+        return False
+    return expiry is not None and expiry <= now_s
+
+
+def _same_write(stored: Mapping[str, Any], item: Mapping[str, Any], data: Any) -> bool:
+    # Compared as data, not as attribute values: DynamoDB may rewrite "1.0" as "1".
+    try:
+        return (
+            all(stored.get(name) == item.get(name) for name in ("createdAt", "updatedAt", "ttl"))
+            and _decode(stored["data"]) == data
+        )
+    except (KeyError, ValueError):
+        return False
+
+
+def _ms_or_none(text: str) -> int | None:
+    try:
+        moment = ms_from_iso(text)
+    except ValueError:
+        return None
+    # Only the canonical form compares as text the way DynamoDB's condition does.
+    return moment if iso_from_ms(moment) == text else None
+
+
+def _encode_data(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"M": ...}`` for validated data; ValueError when the item would pass 400 KB."""
+    size = [_ITEM_OVERHEAD_BYTES]
+    encoded = _encode(data, size, 1)
+    if size[0] > MAX_ITEM_BYTES:
+        raise ValueError(
+            f"session data too large for DynamoDB: the item would be about {size[0]} bytes, "
+            f"over DynamoDB's 400 KB item limit ({MAX_ITEM_BYTES} bytes)"
+        )
+    return encoded
+
+
+# Every attribute but data, at its largest: names, a 256-character id, two timestamps, a ttl.
+_ITEM_OVERHEAD_BYTES = (
+    len("sessionId") + 256 + 2 * (len("createdAt") + 24) + len("ttl") + 12 + len("data")
+)
+
+
+def _encode(value: Any, size: list[int], depth: int) -> dict[str, Any]:
+    # Sizes follow DynamoDB's documented item-size rules, so the 400 KB check is close.
+    kind = type(value)
+    if kind is str:
+        size[0] += len(value) if value.isascii() else len(value.encode("utf-8"))
+        return {"S": value}
+    if kind is dict:
+        if depth > MAX_NATIVE_DEPTH or "" in value or any(map(_name_too_long, value)):
+            return _escaped(value, size)
+        size[0] += 3
+        encoded = {}
+        for key, item in value.items():
+            size[0] += 1 + (len(key) if key.isascii() else len(key.encode("utf-8")))
+            encoded[key] = _encode(item, size, depth + 1)
+        return {"M": encoded}
+    if kind is bool:
+        size[0] += 1
+        return {"BOOL": value}
+    if kind is int:
+        text = str(value)
+        if not -_INT_FAST_LIMIT < value < _INT_FAST_LIMIT:
+            problem = _number_problem(text)
+            if problem:
+                raise ValueError(f"{problem}; DynamoDB cannot store this integer")
+        size[0] += len(text) // 2 + 2
+        return {"N": text}
+    if kind is float:
+        text = repr(value)
+        magnitude = abs(value)
+        if not (1e-129 < magnitude < 1e125 or value == 0) and _number_problem(text):
+            return _escaped(value, size)
+        size[0] += len(text) // 2 + 2
+        return {"N": text}
+    if value is None:
+        size[0] += 1
+        return {"NULL": True}
+    if kind is list:
+        if depth > MAX_NATIVE_DEPTH:
+            return _escaped(value, size)
+        size[0] += 3
+        items = []
+        for item in value:
+            size[0] += 1
+            items.append(_encode(item, size, depth + 1))
+        return {"L": items}
+    raise TypeError(f"{kind.__name__} is not a JSON type")  # validate_data let it through: a bug
+
+
+def _name_too_long(key: str) -> bool:
+    # DynamoDB's attribute names, nested map keys included, are 1 to 65535 bytes of UTF-8.
+    return len(key) > _MAX_NAME_BYTES // 4 and len(key.encode("utf-8")) > _MAX_NAME_BYTES
+
+
+def _escaped(value: Any, size: list[int]) -> dict[str, Any]:
+    # Binary never stands for anything else in this format, so it can carry JSON text
+    # for what DynamoDB's own types cannot hold.
+    blob = dump_json(value).encode("utf-8")
+    size[0] += len(blob)
+    return {"B": blob}
+
+
+def _number_problem(text: str) -> str | None:
+    """Why DynamoDB cannot store the number ``text``, or None if it can."""
+    number = Decimal(text)
+    if number == 0:
+        return None
+    # Counted by hand: Decimal.normalize() would round to the context's 28 digits.
+    significant = len("".join(map(str, number.as_tuple().digits)).strip("0"))
+    if significant > _MAX_SIGNIFICANT_DIGITS:
+        return (
+            f"the number {_clip(text)} has {significant} significant digits, "
+            f"over DynamoDB's {_MAX_SIGNIFICANT_DIGITS}"
+        )
+    exponent = number.adjusted()
+    if exponent > _MAX_EXPONENT or exponent < _MIN_EXPONENT:
+        return f"the number {_clip(text)} is outside DynamoDB's range (1e-130 to below 1e126)"
+    return None
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= 60 else f"{text[:20]}...{text[-10:]} ({len(text)} characters)"
+
+
+def _decode(attribute: Mapping[str, Any]) -> Any:
+    ((kind, value),) = attribute.items()
+    if kind == "S":
+        return value
+    if kind == "M":
+        return {key: _decode(item) for key, item in value.items()}
+    if kind == "N":
+        return _number(value)
+    if kind == "BOOL":
+        return bool(value)
+    if kind == "NULL":
+        return None
+    if kind == "L":
+        return [_decode(item) for item in value]
+    if kind == "SS":
+        return list(value)
+    if kind == "B":
+        return _load_escaped(value)
+    if kind == "NS":
+        return [_number(item) for item in value]
+    raise ValueError(f"a {kind} attribute is not JSON data")
+
+
+def _load_escaped(blob: bytes) -> Any:
+    """The value an escaped ``B`` attribute carries (JSON text, UTF-8)."""
+    return json.loads(blob.decode("utf-8"))
+
+
+def _number(text: str) -> int | float:
+    # Plain integers are the common case; anything else is a float unless it has no fraction.
+    if text.isdigit() or (text[:1] == "-" and text[1:].isdigit()):
+        return int(text)
+    number = float(text)
+    if number.is_integer():
+        try:
+            return int(Decimal(text))
+        except InvalidOperation:  # pragma: no cover - float() accepted it
+            return number
+    return number
+
+
+# -- the client and the table -------------------------------------------------------------
+
+
+def _build_client(
+    *,
+    region: str | None,
+    endpoint_url: str | None,
+    max_pool_connections: int,
+    connect_timeout: float,
+    read_timeout: float,
+    max_attempts: int,
+) -> DynamoDBClient:
+    if isinstance(max_pool_connections, bool) or not isinstance(max_pool_connections, int):
+        raise TypeError("max_pool_connections must be an int")
+    if max_pool_connections < 1:
+        raise ValueError(f"max_pool_connections must be at least 1, not {max_pool_connections}")
+    config = Config(
+        max_pool_connections=max_pool_connections,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        retries={"mode": "standard", "total_max_attempts": max_attempts},
+    )
+    return new_boto3_session().client(
+        "dynamodb",
+        region_name=region or os.environ.get("AWS_REGION") or DEFAULT_REGION,
+        endpoint_url=endpoint_url or os.environ.get("DYNAMODB_ENDPOINT_URL") or None,
+        config=config,
+    )
+
+
+_LOADER_LOCK = threading.Lock()
+_loader: Loader | None = None
+
+
+def new_boto3_session() -> boto3.session.Session:
+    """A boto3 session of its own (sessions are not thread-safe) sharing one model loader.
+
+    Parsing DynamoDB's service model is most of the cost of a new client; the
+    loader caches it, so every store after the first builds its client quickly.
+    """
+    global _loader
+    with _LOADER_LOCK:
+        if _loader is None:
+            _loader = create_loader()
+        loader = _loader
+    core = botocore.session.Session()
+    core.register_component("data_loader", loader)
+    return boto3.session.Session(botocore_session=core)
+
+
+def create_table(
+    table_name: str = DEFAULT_TABLE_NAME,
+    *,
+    client: DynamoDBClient | None = None,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+    timeout: float = 60.0,
+) -> bool:
+    """Create the sessions table as LeanMCP documents it, and return whether it was created.
+
+    Partition key ``sessionId`` (S), on-demand billing (``PAY_PER_REQUEST``), TTL
+    on the ``ttl`` attribute. Idempotent: an existing table is left as it is, but
+    its key schema is checked and TTL enabled when it is off. Emulators that
+    do not implement TTL settings are tolerated (the store hides expired items
+    itself). Waits up to ``timeout`` seconds for the table to become active.
+    """
+    own_client = client is None
+    if client is None:
+        client = _build_client(
+            region=region,
+            endpoint_url=endpoint_url,
+            max_pool_connections=1,
+            connect_timeout=5.0,
+            read_timeout=10.0,
+            max_attempts=3,
+        )
+    try:
+        created = False
+        try:
+            client.create_table(
+                TableName=table_name,
+                AttributeDefinitions=[{"AttributeName": "sessionId", "AttributeType": "S"}],
+                KeySchema=[{"AttributeName": "sessionId", "KeyType": "HASH"}],
+                BillingMode="PAY_PER_REQUEST",
+            )
+            created = True
+        except ClientError as error:
+            if _error_code(error) != "ResourceInUseException":
+                raise
+        table = _wait_active(client, table_name, timeout)
+        key_schema = [(k["AttributeName"], k["KeyType"]) for k in table.get("KeySchema", [])]
+        if key_schema != [("sessionId", "HASH")]:
+            raise ValueError(
+                f"table {table_name!r} exists with the key schema {key_schema}, "
+                "not LeanMCP's (partition key sessionId only)"
+            )
+        _enable_ttl(client, table_name)
+        return created
+    finally:
+        if own_client:
+            client.close()
+
+
+def _wait_active(client: DynamoDBClient, table_name: str, timeout: float) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    delay = 0.05
+    while True:
+        table: dict[str, Any] = dict(client.describe_table(TableName=table_name)["Table"])
+        if table.get("TableStatus") == "ACTIVE":
+            return table
+        if time.monotonic() + delay > deadline:
+            raise TimeoutError(
+                f"table {table_name!r} is still {table.get('TableStatus')} after {timeout} s"
+            )
+        time.sleep(delay)
+        delay = min(delay * 2, 1.0)
+
+
+def _enable_ttl(client: DynamoDBClient, table_name: str) -> None:
+    try:
+        description = client.describe_time_to_live(TableName=table_name)
+        settings = description.get("TimeToLiveDescription", {})
+        status = settings.get("TimeToLiveStatus")
+        attribute = settings.get("AttributeName")
+        if status in ("ENABLED", "ENABLING"):
+            if attribute != "ttl":
+                logger.warning(
+                    "table %r has TTL on %r, not 'ttl': DynamoDB will not remove expired "
+                    "sessions (the store still hides them)",
+                    table_name,
+                    attribute,
+                )
+            return
+        client.update_time_to_live(
+            TableName=table_name,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"},
+        )
+    except ClientError as error:
+        if _error_code(error) not in _TTL_UNSUPPORTED:
+            raise
+        logger.info(
+            "the endpoint does not implement TTL settings (%s); expired sessions are "
+            "hidden by the store but never removed",
+            _error_code(error),
+        )
+
+
+def _item_of_failure(error: ClientError) -> dict[str, Any] | None:
+    """The item a failed condition returned (ReturnValuesOnConditionCheckFailure=ALL_OLD)."""
+    response: Mapping[str, Any] = error.response
+    item = response.get("Item")
+    return item if isinstance(item, dict) else None
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _retried(error: ClientError) -> bool:
+    return bool(error.response.get("ResponseMetadata", {}).get("RetryAttempts", 0))

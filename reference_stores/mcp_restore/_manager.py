@@ -1,0 +1,513 @@
+"""The SDK's streamable-HTTP session manager, with every session also kept in a SessionStore."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Mapping
+from contextvars import ContextVar
+from typing import Any
+
+import anyio
+from anyio.abc import TaskStatus
+from mcp.server.auth.middleware.bearer_auth import (
+    AuthenticatedUser,
+    AuthorizationContext,
+    authorization_context,
+)
+from mcp.server.connection import Connection
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.server.lowlevel.server import Server
+from mcp.server.runner import serve_connection
+from mcp.server.streamable_http import (
+    MCP_SESSION_ID_HEADER,
+    EventStore,
+    StreamableHTTPServerTransport,
+)
+from mcp.server.streamable_http_manager import (
+    DEFAULT_MAX_SESSIONS,
+    DEFAULT_SESSION_IDLE_TIMEOUT,
+    StreamableHTTPSessionManager,
+)
+from mcp.server.transport_security import (
+    DEFAULT_MAX_REQUEST_BODY_SIZE,
+    TransportSecurityMiddleware,
+    TransportSecuritySettings,
+)
+from mcp.shared.exceptions import MCPError
+from mcp.shared.jsonrpc_dispatcher import JSONRPCDispatcher
+from mcp.shared.transport_context import TransportContext
+from mcp_types import INTERNAL_ERROR, ErrorData, InitializeRequestParams, JSONRPCError
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, LATEST_HANDSHAKE_VERSION
+from pydantic import BaseModel
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Message, Receive, Scope, Send
+
+from ..errors import InvalidSessionIdError
+from ..interface import SessionStore
+from ..validation import validate_session_id
+from ._record import APP_KEY, RESTORE_KEY, RestoreRecord
+from ._sdk_check import SDKCompatibilityError, check_sdk_compatibility
+
+__all__ = ["DEFAULT_REFRESH_INTERVAL", "StoreBackedSessionManager", "resolve_refresh_interval"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_REFRESH_INTERVAL = 60.0
+"""Seconds between TTL refreshes of one session, at most; shorter when the store's TTL is short."""
+
+# Set while the manager serves the request that opens a new session: the
+# handshake recorder (a server middleware) learns the new session's id from it.
+# The SDK hands each message to the server in the sending request's context.
+_OPENING_SESSION: ContextVar[tuple[StoreBackedSessionManager, str] | None] = ContextVar(
+    "mcp_restore_opening_session", default=None
+)
+
+
+def resolve_refresh_interval(store: SessionStore, refresh_interval: float | None) -> float:
+    """The refresh interval to use: given, or a tenth of the store's TTL (at most 60 s).
+
+    It must be shorter than the store's TTL (``store.ttl_seconds`` when the
+    store has one), or an active session could expire between refreshes.
+    """
+    ttl = getattr(store, "ttl_seconds", None)
+    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not ttl > 0:
+        ttl = None
+    if refresh_interval is None:
+        return DEFAULT_REFRESH_INTERVAL if ttl is None else min(DEFAULT_REFRESH_INTERVAL, ttl / 10)
+    if isinstance(refresh_interval, bool) or not isinstance(refresh_interval, (int, float)):
+        raise TypeError(f"refresh_interval must be a number, not {type(refresh_interval).__name__}")
+    if not (math.isfinite(refresh_interval) and refresh_interval > 0):
+        raise ValueError(f"refresh_interval must be positive and finite, not {refresh_interval!r}")
+    if ttl is not None and refresh_interval >= ttl:
+        raise ValueError(
+            f"refresh_interval ({refresh_interval} s) must be shorter than the store's "
+            f"ttl_seconds ({ttl} s), or active sessions would expire between refreshes"
+        )
+    return float(refresh_interval)
+
+
+class StoreBackedSessionManager(StreamableHTTPSessionManager):
+    """``StreamableHTTPSessionManager`` whose sessions survive restarts, kept in a ``SessionStore``.
+
+    - The opening ``initialize`` records the protocol version, the client's
+      parameters and capabilities and the credential that opened the session
+      in the store (``data["mcp"]``; ``data["app"]`` is the tools' part). If
+      the store cannot take it, the handshake fails: the session would not
+      survive a restart.
+    - A request for an id this process does not hold, but the store does,
+      brings the session back under that id, already initialized, and is
+      served. Unknown or expired ids, and a credential other than the one that
+      opened the session, get the SDK's own 404. ``max_sessions`` counts
+      restored sessions too.
+    - Requests refresh the session's TTL, at most once per ``refresh_interval``
+      per session, and so does an open GET stream; a refresh that finds the
+      session gone from the store (expired, or deleted by another process)
+      ends it here too, and the request gets the 404.
+    - Only the client's DELETE removes the stored session: the store is
+      updated before the 200 goes out. Shutdown, idle eviction
+      (``session_idle_timeout``) and crashes only drop the in-process part.
+
+    Stateless mode has no sessions to keep, so it is refused.
+    """
+
+    def __init__(
+        self,
+        app: Server[Any],
+        store: SessionStore,
+        *,
+        refresh_interval: float | None = None,
+        event_store: EventStore | None = None,
+        json_response: bool = False,
+        security_settings: TransportSecuritySettings | None = None,
+        retry_interval: int | None = None,
+        session_idle_timeout: float | None = DEFAULT_SESSION_IDLE_TIMEOUT,
+        max_request_body_size: int = DEFAULT_MAX_REQUEST_BODY_SIZE,
+        max_sessions: int | None = DEFAULT_MAX_SESSIONS,
+    ) -> None:
+        problems = check_sdk_compatibility()
+        if problems:
+            raise SDKCompatibilityError(problems)
+        super().__init__(
+            app,
+            event_store=event_store,
+            json_response=json_response,
+            stateless=False,
+            security_settings=security_settings,
+            retry_interval=retry_interval,
+            session_idle_timeout=session_idle_timeout,
+            max_request_body_size=max_request_body_size,
+            max_sessions=max_sessions,
+        )
+        self.store = store
+        self.refresh_interval = resolve_refresh_interval(store, refresh_interval)
+        self._security = TransportSecurityMiddleware(security_settings)
+        # Sessions of this process that are in the store -> monotonic time of their
+        # last TTL refresh. A held session missing here was never recorded.
+        self._refreshed_at: dict[str, float] = {}
+        # Sessions being restored -> set when done; other requests for them wait.
+        self._restoring: dict[str, anyio.Event] = {}
+        install_handshake_recorder(app)
+
+    # -- the request path ------------------------------------------------------------
+
+    async def _handle_stateful_request(self, scope: Scope, receive: Receive, send: Send) -> None:
+        session_id = Headers(scope=scope).get(MCP_SESSION_ID_HEADER)
+        if session_id is None:
+            # A new session: recorded by the handshake recorder during `initialize`.
+            await super()._handle_stateful_request(scope, receive, send)
+            return
+        # Checked before the store is touched, as the transport would check it.
+        request = Request(scope, receive)
+        refusal = await self._security.validate_request(request, is_post=request.method == "POST")
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        if not await self._prepare_session(session_id, _requestor(scope), scope, receive, send):
+            return
+        method = scope.get("method")
+        if method == "DELETE":
+            send = self._send_after_deleting(session_id, scope, receive, send)
+        if method == "GET" and session_id in self._refreshed_at:
+            await self._serve_keeping_alive(session_id, scope, receive, send)
+        else:
+            await super()._handle_stateful_request(scope, receive, send)
+
+    async def _prepare_session(
+        self,
+        session_id: str,
+        requestor: AuthorizationContext | None,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> bool:
+        """Restore or refresh the session; False when this already answered the request."""
+        transport = self._server_instances.get(session_id)
+        if transport is not None and _is_ending(transport):
+            # Its idle timeout fired and it is winding down: the store still has
+            # it, so let it go now and serve the request from a restored one.
+            await self._discard_session(session_id, transport)
+            transport = None
+        if transport is None:
+            return await self._restore(session_id, requestor, scope, receive, send)
+        if requestor == self._session_owners.get(session_id):
+            await self._refresh_if_due(session_id, transport)
+        return True
+
+    async def _restore(
+        self,
+        session_id: str,
+        requestor: AuthorizationContext | None,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> bool:
+        """Bring a stored session back; when there is none the SDK answers its 404."""
+        try:
+            validate_session_id(session_id)
+        except InvalidSessionIdError:
+            return True
+        try:
+            stored = await self.store.get_session(session_id)
+        except Exception:
+            logger.exception("Could not read session %s from the store", session_id[:64])
+            await _store_unavailable(scope, receive, send)
+            return False
+        if stored is None:
+            return True
+        record = RestoreRecord.from_session_data(session_id, stored.data)
+        if record is None:
+            return True
+        if record.owner != requestor:
+            logger.warning(
+                "Not restoring session %s: credential does not match the one that created it",
+                session_id[:64],
+            )
+            return True
+        at_limit = False
+        async with self._session_creation_lock:
+            if session_id in self._server_instances:
+                return True  # a concurrent request restored it meanwhile
+            underway = self._restoring.get(session_id)
+            if underway is None:
+                open_sessions = len(self._server_instances) + len(self._restoring)
+                at_limit = self.max_sessions is not None and open_sessions >= self.max_sessions
+                if not at_limit:
+                    self._restoring[session_id] = restored = anyio.Event()
+        if at_limit:
+            logger.warning(
+                "Not restoring session %s: %s sessions are already open",
+                session_id[:64],
+                self.max_sessions,
+            )
+            await _json_error("Too many open sessions", 503)(scope, receive, send)
+            return False
+        if underway is not None:
+            # Served once the other request's restore is done (or 404 if it failed).
+            await underway.wait()
+            return True
+        transport = StreamableHTTPServerTransport(
+            mcp_session_id=session_id,
+            is_json_response_enabled=self.json_response,
+            event_store=self.event_store,
+            security_settings=self.security_settings,
+            retry_interval=self.retry_interval,
+            idle_timeout=self.session_idle_timeout,
+        )
+        try:
+            task_group = self._task_group
+            if task_group is None:
+                raise RuntimeError("the session manager is not running")
+            await task_group.start(self._serve_restored, session_id, transport, record)
+            # Visible to requests only now that its server task is running.
+            if record.owner is not None:
+                self._session_owners[session_id] = record.owner
+            self._server_instances[session_id] = transport
+        except BaseException:
+            await self._discard_session(session_id, transport)
+            raise
+        finally:
+            del self._restoring[session_id]
+            restored.set()
+        logger.info("Restored session %s from the store", session_id[:64])
+        self._refreshed_at[session_id] = -math.inf
+        await self._touch(session_id)
+        return True
+
+    async def _serve_restored(
+        self,
+        session_id: str,
+        transport: StreamableHTTPServerTransport,
+        record: RestoreRecord,
+        *,
+        task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """The restored session's server task: as the SDK runs a new one, but born initialized."""
+        async with transport.connect() as (read_stream, write_stream):
+            task_status.started()
+            try:
+                idle_scope = transport.idle_scope
+                if idle_scope is None:
+                    idle_scope = anyio.CancelScope()
+                with idle_scope:
+                    dispatcher: JSONRPCDispatcher[TransportContext] = JSONRPCDispatcher(
+                        read_stream, write_stream, inline_methods=frozenset({"initialize"})
+                    )
+                    connection = Connection.for_loop(
+                        dispatcher,
+                        session_id=session_id,
+                        protocol_version_hint=record.protocol_version,
+                    )
+                    connection.client_params = record.client_params
+                    connection.initialized.set()
+                    await serve_connection(
+                        self.app,
+                        dispatcher,
+                        connection=connection,
+                        lifespan_state=self._lifespan_state,
+                    )
+                if idle_scope.cancelled_caught:
+                    logger.info("Restored session %s idle timeout", session_id[:64])
+            except Exception:
+                logger.exception("Restored session %s crashed", session_id[:64])
+            finally:
+                # As for any session: this process forgets it, the store keeps it.
+                await self._discard_session(session_id, transport)
+
+    async def _refresh_if_due(
+        self, session_id: str, transport: StreamableHTTPServerTransport
+    ) -> None:
+        """Refresh the stored TTL if ``refresh_interval`` has passed; end the session if it is gone."""
+        last = self._refreshed_at.get(session_id)
+        now = time.monotonic()
+        if last is None or now - last < self.refresh_interval:
+            return
+        self._refreshed_at[session_id] = now  # concurrent requests do not refresh again
+        try:
+            await self.store.update_session(session_id, {})
+            alive = await self.store.session_exists(session_id)
+        except Exception:
+            # Serve from this process; the next request after the interval tries again.
+            logger.warning(
+                "Could not refresh session %s in the store", session_id[:64], exc_info=True
+            )
+            return
+        if not alive:
+            logger.info(
+                "Session %s is no longer in the store (expired or deleted): ending it",
+                session_id[:64],
+            )
+            await self._discard_session(session_id, transport)
+
+    async def _touch(self, session_id: str) -> None:
+        try:
+            await self.store.update_session(session_id, {})
+        except Exception:
+            logger.warning(
+                "Could not refresh session %s in the store", session_id[:64], exc_info=True
+            )
+            return
+        if session_id in self._refreshed_at:
+            self._refreshed_at[session_id] = time.monotonic()
+
+    async def _serve_keeping_alive(
+        self, session_id: str, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """Serve a GET stream; while it is open the session counts as active."""
+
+        async def keep_alive() -> None:
+            while True:
+                await anyio.sleep(self.refresh_interval)
+                if session_id not in self._refreshed_at:
+                    return
+                await self._touch(session_id)
+
+        async with anyio.create_task_group() as task_group:
+            task_group.start_soon(keep_alive)
+            try:
+                await super()._handle_stateful_request(scope, receive, send)
+            finally:
+                task_group.cancel_scope.cancel()
+
+    def _send_after_deleting(
+        self, session_id: str, scope: Scope, receive: Receive, send: Send
+    ) -> Send:
+        """``send`` that removes the stored session before the DELETE's 200 goes out."""
+        replaced = False
+
+        async def send_after_deleting(message: Message) -> None:
+            nonlocal replaced
+            if replaced:
+                return
+            if message["type"] == "http.response.start" and message["status"] == 200:
+                try:
+                    await self.store.delete_session(session_id)
+                except Exception:
+                    logger.exception("Could not delete session %s from the store", session_id[:64])
+                    replaced = True
+                    await _store_unavailable(scope, receive, send)
+                    return
+                self._refreshed_at.pop(session_id, None)
+            await send(message)
+
+        return send_after_deleting
+
+    # -- the SDK's hooks -------------------------------------------------------------
+
+    async def _serve_opening_request(
+        self,
+        http_transport: StreamableHTTPServerTransport,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        session_id = http_transport.mcp_session_id
+        if session_id is None:  # the SDK always gives a stateful session an id
+            raise RuntimeError("a new stateful session has no id")
+        token = _OPENING_SESSION.set((self, session_id))
+        try:
+            await super()._serve_opening_request(http_transport, scope, receive, send)
+        finally:
+            _OPENING_SESSION.reset(token)
+
+    async def _discard_session(
+        self, session_id: str, transport: StreamableHTTPServerTransport
+    ) -> None:
+        if self._server_instances.get(session_id, transport) is not transport:
+            # The id was restored into a newer transport after this one ended:
+            # stop this one, keep the newer one registered.
+            if not transport.is_terminated:
+                with anyio.CancelScope(shield=True):
+                    await transport.terminate()
+            return
+        self._refreshed_at.pop(session_id, None)
+        await super()._discard_session(session_id, transport)
+
+    async def _record_handshake(
+        self, session_id: str, params: Mapping[str, Any] | None, result: HandlerResult
+    ) -> None:
+        """Store what a restored session needs, as the opening ``initialize`` succeeds."""
+        client_params = InitializeRequestParams.model_validate(params or {}, by_name=False)
+        record = RestoreRecord(
+            protocol_version=_negotiated_version(client_params, result),
+            client_params=client_params,
+            owner=self._session_owners.get(session_id),
+        )
+        try:
+            await self.store.create_session(
+                session_id, {RESTORE_KEY: record.to_json(), APP_KEY: {}}
+            )
+        except Exception as error:
+            logger.exception("Could not record new session %s in the store", session_id[:64])
+            raise MCPError(
+                code=INTERNAL_ERROR,
+                message="Session store unavailable: cannot open a session that survives restarts",
+            ) from error
+        self._refreshed_at[session_id] = time.monotonic()
+
+
+class _HandshakeRecorder:
+    """Server middleware: records a new session in the store once its ``initialize`` succeeds.
+
+    ``initialize`` runs inline (the session reads no further message until it
+    returns), so the record exists before any later request of the session.
+    """
+
+    async def __call__(
+        self, ctx: ServerRequestContext[Any, Any], call_next: CallNext
+    ) -> HandlerResult:
+        result = await call_next(ctx)
+        if ctx.method == "initialize" and ctx.request_id is not None:
+            opening = _OPENING_SESSION.get()
+            if opening is not None:
+                manager, session_id = opening
+                await manager._record_handshake(session_id, ctx.params, result)
+        return result
+
+
+def install_handshake_recorder(server: Server[Any]) -> None:
+    """Add the recorder to ``server.middleware`` (innermost) unless it is there already."""
+    if not any(isinstance(middleware, _HandshakeRecorder) for middleware in server.middleware):
+        server.middleware.append(_HandshakeRecorder())
+
+
+def _negotiated_version(client_params: InitializeRequestParams, result: HandlerResult) -> str:
+    if isinstance(result, Mapping):
+        version = result.get("protocolVersion")
+    elif isinstance(result, BaseModel):
+        version = getattr(result, "protocol_version", None)
+    else:
+        version = None
+    if isinstance(version, str):
+        return version
+    # The SDK's own rule, for a result shaped by some other middleware.
+    requested = client_params.protocol_version
+    return requested if requested in HANDSHAKE_PROTOCOL_VERSIONS else LATEST_HANDSHAKE_VERSION
+
+
+def _requestor(scope: Scope) -> AuthorizationContext | None:
+    user = scope.get("user")
+    return authorization_context(user) if isinstance(user, AuthenticatedUser) else None
+
+
+def _is_ending(transport: StreamableHTTPServerTransport) -> bool:
+    idle_scope = transport.idle_scope
+    return transport.is_terminated or (idle_scope is not None and idle_scope.cancel_called)
+
+
+def _json_error(message: str, status_code: int) -> Response:
+    body = JSONRPCError(
+        jsonrpc="2.0", id=None, error=ErrorData(code=INTERNAL_ERROR, message=message)
+    )
+    return Response(
+        body.model_dump_json(by_alias=True, exclude_unset=True),
+        status_code=status_code,
+        media_type="application/json",
+    )
+
+
+async def _store_unavailable(scope: Scope, receive: Receive, send: Send) -> None:
+    await _json_error("Session store unavailable", 503)(scope, receive, send)

@@ -1,0 +1,299 @@
+"""Sessions in Redis (or Redis Cluster): one key per session, one round trip per operation.
+
+Each session is one string key, ``<key_prefix><session_id>``, holding
+``<created_ms>:<updated_ms>:<expires_ms>:<data JSON>`` (``expires_ms`` empty
+when sessions never expire), with Redis's own millisecond expiry on the key.
+
+- create: ``SET key record NX PX ttl``; get: ``GET``; exists: ``EXISTS``;
+  delete: ``DEL``. Each is a single atomic command.
+- update: one Lua script (``EVALSHA``, falling back to ``EVAL`` once per
+  server) that rewrites the record only while the key is live, so an update
+  racing a delete never brings the session back. The script reads the
+  timestamps from the header and copies the data JSON as opaque text: it never
+  decodes JSON (Lua's cjson would turn ``{}`` into ``[]`` and round big ints).
+
+Timestamps come from this process's clock, as LeanMCP's ``Date.now()`` does;
+lifetimes are Redis's own, relative (``PX``), so clock skew between this host
+and Redis never shortens a session. There is no ``clock`` argument: Redis
+expires keys in real time, whatever a clock says.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+from types import TracebackType
+from typing import Any, Union
+
+from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import NoScriptError, RedisClusterException, RedisError
+
+from .errors import BackendErrors, SessionExistsError, SessionStoreError
+from .interface import SessionData
+from .validation import (
+    default_clock,
+    dump_json,
+    load_json_object,
+    now_ms,
+    validate_data,
+    validate_session_id,
+    validate_ttl_seconds,
+    validate_updates,
+)
+
+__all__ = ["DEFAULT_KEY_PREFIX", "DEFAULT_REDIS_URL", "RedisSessionStore"]
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+DEFAULT_KEY_PREFIX = "mcp:session:"
+DEFAULT_TTL_SECONDS = 86400.0
+MAX_TTL_SECONDS = 10.0**10
+"""About 317 years: every millisecond figure stays exact in Lua's doubles and in Redis's range."""
+
+AnyRedis = Union["Redis", "RedisCluster"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+"""Epoch plus a timedelta of whole milliseconds: exact, and cheaper than fromtimestamp."""
+
+# Connection failures, timeouts and server replies alike; cluster routing errors are not RedisError.
+_BACKEND_EXCEPTIONS: tuple[type[BaseException], ...] = (
+    RedisError,
+    RedisClusterException,
+    OSError,
+    asyncio.TimeoutError,
+)
+_EXISTS_ERRORS = BackendErrors("redis", "session_exists", _BACKEND_EXCEPTIONS)
+_CREATE_ERRORS = BackendErrors("redis", "create_session", _BACKEND_EXCEPTIONS)
+_GET_ERRORS = BackendErrors("redis", "get_session", _BACKEND_EXCEPTIONS)
+_UPDATE_ERRORS = BackendErrors("redis", "update_session", _BACKEND_EXCEPTIONS)
+_DELETE_ERRORS = BackendErrors("redis", "delete_session", _BACKEND_EXCEPTIONS)
+
+# KEYS[1]: the session key. ARGV[1]: now (ms). ARGV[2]: the TTL (ms), "" for none.
+# ARGV[3]: the new data as JSON text, absent for a touch. Returns 1 if updated, 0 if not live.
+UPDATE_SCRIPT = """\
+local record = redis.call('GET', KEYS[1])
+if not record then
+  return 0
+end
+local created, updated, data_at = string.match(record, '^(%d+):(%d+):%d*:()')
+if not created then
+  return redis.error_reply('ERR not a session record: ' .. KEYS[1])
+end
+local now = tonumber(ARGV[1])
+updated = math.max(now, tonumber(updated))
+local data = ARGV[3] or string.sub(record, data_at)
+local head = created .. ':' .. string.format('%d', updated) .. ':'
+if ARGV[2] == '' then
+  redis.call('SET', KEYS[1], head .. ':' .. data)
+else
+  local expires = updated + tonumber(ARGV[2])
+  redis.call('SET', KEYS[1], head .. string.format('%d', expires) .. ':' .. data,
+    'PX', string.format('%d', expires - now))
+end
+return 1
+"""
+UPDATE_SCRIPT_SHA = hashlib.sha1(UPDATE_SCRIPT.encode()).hexdigest()
+
+
+class RedisSessionStore:
+    """A conforming session store on ``redis.asyncio``, for one server or a Redis Cluster.
+
+    Give it a client (``redis.asyncio.Redis`` or ``redis.asyncio.cluster.RedisCluster``),
+    which stays yours to close; or a URL (else ``$REDIS_URL``, else
+    ``redis://127.0.0.1:6379/0``), and the store opens its own client with bounded
+    socket timeouts and no automatic retries, and closes it in ``aclose()``.
+    """
+
+    shares_sessions_across_instances = True
+    """Every store on the same server and ``key_prefix`` sees the same sessions."""
+
+    def __init__(
+        self,
+        client: AnyRedis | None = None,
+        *,
+        url: str | None = None,
+        key_prefix: str = DEFAULT_KEY_PREFIX,
+        ttl_seconds: float | None = DEFAULT_TTL_SECONDS,
+        cluster: bool = False,
+        socket_timeout: float = 5.0,
+        socket_connect_timeout: float = 5.0,
+    ) -> None:
+        ttl = validate_ttl_seconds(ttl_seconds)
+        if ttl is not None and ttl > MAX_TTL_SECONDS:
+            raise ValueError(
+                f"ttl_seconds must be at most {MAX_TTL_SECONDS:.0f}, not {ttl_seconds!r}"
+            )
+        if not isinstance(key_prefix, str):
+            raise TypeError(f"key_prefix must be a str, not {type(key_prefix).__name__}")
+        for name, timeout in (
+            ("socket_timeout", socket_timeout),
+            ("socket_connect_timeout", socket_connect_timeout),
+        ):
+            if (
+                isinstance(timeout, bool)
+                or not isinstance(timeout, (int, float))
+                or not timeout > 0
+            ):
+                raise ValueError(f"{name} must be a positive number of seconds, not {timeout!r}")
+        # Rounded up so a session is never live for less than ttl_seconds.
+        self._ttl_ms: int | None = None if ttl is None else -(-round(ttl * 1_000_000) // 1000)
+        self._ttl_arg = "" if self._ttl_ms is None else str(self._ttl_ms)
+        self._key_prefix = key_prefix
+        self._client: AnyRedis
+        if client is not None:
+            if url is not None or cluster:
+                raise TypeError("pass either a client or url/cluster, not both")
+            if not isinstance(client, (Redis, RedisCluster)):
+                raise TypeError(
+                    "client must be a redis.asyncio.Redis or redis.asyncio.cluster.RedisCluster, "
+                    f"not {type(client).__name__}"
+                )
+            self._client = client
+            self._owns_client = False
+        else:
+            url = url or os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+            # No automatic retries: a replayed SET NX whose first reply was lost would
+            # report SessionExistsError for the caller's own session.
+            no_retry = Retry(NoBackoff(), 0)
+            if cluster:
+                self._client = RedisCluster.from_url(
+                    url,
+                    socket_timeout=socket_timeout,
+                    socket_connect_timeout=socket_connect_timeout,
+                    retry=no_retry,
+                )
+            else:
+                self._client = Redis.from_url(
+                    url,
+                    socket_timeout=socket_timeout,
+                    socket_connect_timeout=socket_connect_timeout,
+                    retry=no_retry,
+                )
+            self._owns_client = True
+        # redis-py's cluster client can fail commands issued concurrently before its
+        # first topology load; initialize() first is a no-op once it is loaded.
+        self._cluster = self._client if isinstance(self._client, RedisCluster) else None
+        self._closed = False
+
+    @property
+    def client(self) -> AnyRedis:
+        """The Redis client the store talks through."""
+        return self._client
+
+    @property
+    def key_prefix(self) -> str:
+        return self._key_prefix
+
+    @property
+    def ttl_seconds(self) -> float | None:
+        return None if self._ttl_ms is None else self._ttl_ms / 1000
+
+    def key_for(self, session_id: str) -> str:
+        """The Redis key holding ``session_id``'s record."""
+        return self._key_prefix + validate_session_id(session_id)
+
+    async def aclose(self) -> None:
+        """Close the client if this store opened it; a client passed in stays open."""
+        if self._owns_client and not self._closed:
+            self._closed = True
+            await self._client.aclose()
+
+    async def __aenter__(self) -> RedisSessionStore:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def session_exists(self, session_id: str) -> bool:
+        key = self._key_prefix + validate_session_id(session_id)
+        with _EXISTS_ERRORS:
+            if self._cluster is not None:
+                await self._cluster.initialize()
+            count = await self._client.exists(key)
+        return bool(count)
+
+    async def create_session(self, session_id: str, data: Mapping[str, Any] | None = None) -> None:
+        checked_id = validate_session_id(session_id)
+        text = dump_json(validate_data(data))
+        now = now_ms(default_clock)
+        with _CREATE_ERRORS:
+            if self._cluster is not None:
+                await self._cluster.initialize()
+            if self._ttl_ms is None:
+                created = await self._client.set(
+                    self._key_prefix + checked_id, f"{now}:{now}::{text}", nx=True
+                )
+            else:
+                created = await self._client.set(
+                    self._key_prefix + checked_id,
+                    f"{now}:{now}:{now + self._ttl_ms}:{text}",
+                    nx=True,
+                    px=self._ttl_ms,
+                )
+        if not created:
+            raise SessionExistsError(f"session {checked_id!r} already exists")
+
+    async def get_session(self, session_id: str) -> SessionData | None:
+        checked_id = validate_session_id(session_id)
+        with _GET_ERRORS:
+            if self._cluster is not None:
+                await self._cluster.initialize()
+            record = await self._client.get(self._key_prefix + checked_id)
+        if record is None:
+            return None
+        return _parse_record(checked_id, record)
+
+    async def update_session(self, session_id: str, updates: Mapping[str, Any]) -> None:
+        checked_id = validate_session_id(session_id)
+        new_data = validate_updates(updates)
+        now = now_ms(default_clock)
+        if new_data is None:
+            args: tuple[str, ...] = (str(now), self._ttl_arg)
+        else:
+            args = (str(now), self._ttl_arg, dump_json(new_data))
+        key = self._key_prefix + checked_id
+        with _UPDATE_ERRORS:
+            if self._cluster is not None:
+                await self._cluster.initialize()
+            try:
+                await self._client.evalsha(UPDATE_SCRIPT_SHA, 1, key, *args)
+            except NoScriptError:
+                # This server has not seen the script yet (new, restarted, failed over or
+                # its cache flushed): EVAL runs it and caches it for the next EVALSHA.
+                await self._client.eval(UPDATE_SCRIPT, 1, key, *args)
+
+    async def delete_session(self, session_id: str) -> None:
+        key = self._key_prefix + validate_session_id(session_id)
+        with _DELETE_ERRORS:
+            if self._cluster is not None:
+                await self._cluster.initialize()
+            await self._client.delete(key)
+
+
+def _parse_record(session_id: str, record: bytes | str) -> SessionData:
+    try:
+        # A client built with decode_responses=True hands back str.
+        fields = record.split(b":", 3) if isinstance(record, bytes) else record.split(":", 3)
+        created, updated, expires, data = fields
+        return SessionData(
+            session_id=session_id,
+            created_at=_EPOCH + timedelta(milliseconds=int(created)),
+            updated_at=_EPOCH + timedelta(milliseconds=int(updated)),
+            ttl=int(expires) // 1000 if expires else None,
+            data=load_json_object(data),
+        )
+    except (ValueError, TypeError, OverflowError) as error:
+        raise SessionStoreError(
+            f"redis: get_session failed: the key for session {session_id!r} "
+            f"does not hold a session record: {error}"
+        ) from error

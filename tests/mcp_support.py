@@ -1,0 +1,214 @@
+"""Helpers for the MCP restoration tests: server processes, raw MCP requests, a demo token check.
+
+Run as a script it serves the counter example (``examples.counter_server``)
+with bearer-token auth on, two fixed tokens standing for two credentials::
+
+    python tests/mcp_support.py --auth --port 8123 --store sqlite --sqlite-path x.db
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+TOKENS = {"alice-token": "alice", "bob-token": "bob"}
+"""Bearer token -> client id of the demo verifier."""
+
+MCP_PATH = "/mcp"
+HANDSHAKE_VERSION = "2025-11-25"
+
+
+class DemoTokenVerifier:
+    """Accepts the fixed tokens in ``TOKENS``; each one is its own credential."""
+
+    async def verify_token(self, token: str) -> Any:
+        from mcp.server.auth.provider import AccessToken
+
+        client_id = TOKENS.get(token)
+        if client_id is None:
+            return None
+        return AccessToken(token=token, client_id=client_id, scopes=[], subject=client_id)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class ServerProcess:
+    """One counter server process on a fixed loopback port; stopped, killed and started again."""
+
+    def __init__(
+        self, args: Sequence[str], *, port: int, log_path: Path, auth: bool = True
+    ) -> None:
+        self.args = list(args)
+        self.port = port
+        self.log_path = log_path
+        self.auth = auth
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{MCP_PATH}"
+
+    def start(self, timeout: float = 30.0) -> None:
+        if self.auth:
+            command = [sys.executable, str(Path(__file__).resolve()), "--auth"]
+        else:
+            command = [sys.executable, "-m", "examples.counter_server"]
+        command += ["--host", "127.0.0.1", "--port", str(self.port), *self.args]
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"the server exited with {self.process.returncode}:\n{self.log()}"
+                )
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2),
+            ):
+                return
+            if time.monotonic() > deadline:
+                self.kill()
+                raise RuntimeError(f"the server did not listen within {timeout} s:\n{self.log()}")
+            time.sleep(0.05)
+
+    def stop(self, timeout: float = 15.0) -> int:
+        """Graceful shutdown (SIGTERM), as a deployment restarts a server."""
+        process = self._running()
+        process.send_signal(signal.SIGTERM)
+        try:
+            return process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise AssertionError(
+                f"the server ignored SIGTERM for {timeout} s:\n{self.log()}"
+            ) from None
+
+    def kill(self) -> None:
+        """A crash: SIGKILL, no shutdown code runs."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-4000:]
+        except OSError:
+            return "(no log)"
+
+    def _running(self) -> subprocess.Popen[bytes]:
+        if self.process is None or self.process.poll() is not None:
+            raise AssertionError(f"the server is not running:\n{self.log()}")
+        return self.process
+
+
+def headers(token: str | None, session_id: str | None = None) -> dict[str, str]:
+    result = {
+        "accept": "application/json, text/event-stream",
+        "content-type": "application/json",
+        "mcp-protocol-version": HANDSHAKE_VERSION,
+    }
+    if token is not None:
+        result["authorization"] = f"Bearer {token}"
+    if session_id is not None:
+        result["mcp-session-id"] = session_id
+    return result
+
+
+def response_message(response: Any) -> dict[str, Any]:
+    """The JSON-RPC message of a JSON or SSE response body."""
+    if response.headers.get("content-type", "").startswith("application/json"):
+        message: dict[str, Any] = response.json()
+        return message
+    for line in response.text.splitlines():
+        if line.startswith("data:") and line[5:].strip():
+            event: dict[str, Any] = json.loads(line[5:])
+            if "result" in event or "error" in event:
+                return event
+    raise AssertionError(f"no JSON-RPC response in: {response.text[:500]!r}")
+
+
+async def open_raw_session(http: Any, url: str, token: str | None) -> str:
+    """Handshake by hand (no GET stream, unlike the SDK client); returns the session id."""
+    initialize = {
+        "jsonrpc": "2.0",
+        "id": 0,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": HANDSHAKE_VERSION,
+            "capabilities": {},
+            "clientInfo": {"name": "raw-test-client", "version": "1"},
+        },
+    }
+    response = await http.post(url, json=initialize, headers=headers(token))
+    assert response.status_code == 200, response.text
+    session_id = response.headers["mcp-session-id"]
+    assert "result" in response_message(response)
+    initialized = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+    response = await http.post(url, json=initialized, headers=headers(token, session_id))
+    assert response.status_code == 202, response.text
+    return str(session_id)
+
+
+async def call_increment(
+    http: Any, url: str, token: str | None, session_id: str, by: int = 1
+) -> Any:
+    """POST one ``increment`` call; returns the HTTP response."""
+    request = {
+        "jsonrpc": "2.0",
+        "id": 7,
+        "method": "tools/call",
+        "params": {"name": "increment", "arguments": {"by": by}},
+    }
+    return await http.post(url, json=request, headers=headers(token, session_id))
+
+
+def count_of(response: Any) -> int:
+    assert response.status_code == 200, (response.status_code, response.text)
+    message = response_message(response)
+    assert "result" in message, message
+    result = message["result"]
+    assert not result.get("isError"), result
+    return int(result["structuredContent"]["result"])
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    sys.path.insert(0, str(REPO_ROOT))
+    from mcp.server.auth.settings import AuthSettings
+
+    from examples import counter_server
+
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    auth = "--auth" in arguments
+    if auth:
+        arguments.remove("--auth")
+    options = counter_server.argument_parser().parse_args(arguments)
+    if not auth:
+        counter_server.serve(options)
+        return
+    settings = AuthSettings(issuer_url="https://issuer.example.test", resource_server_url=None)
+    counter_server.serve(options, auth=settings, token_verifier=DemoTokenVerifier())
+
+
+if __name__ == "__main__":
+    main()

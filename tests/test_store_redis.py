@@ -1,0 +1,702 @@
+"""RedisSessionStore: the contract (fakeredis, real server, real cluster), faults, round trips."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import importlib.util
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
+
+import fakeredis
+import pytest
+import redis.asyncio
+from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import OutOfMemoryError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from conformance import SessionStoreContract
+from reference_stores import SessionExistsError, SessionStoreError
+from reference_stores.redis import (
+    DEFAULT_REDIS_URL,
+    RedisSessionStore,
+)
+
+try:  # tests/ as a package or as a plain folder on sys.path
+    from .redis_servers import (
+        REDIS_URL,
+        RedisCluster3,
+        RedisServer,
+        command,
+        command_calls,
+        delete_keys_under,
+        free_port,
+        glob_escape,
+    )
+except ImportError:
+    from redis_servers import (  # type: ignore[no-redef]
+        REDIS_URL,
+        RedisCluster3,
+        RedisServer,
+        command,
+        command_calls,
+        delete_keys_under,
+        free_port,
+        glob_escape,
+    )
+
+pytestmark = pytest.mark.redis
+
+RUN_PREFIX = f"mcp-session-store-kit:test:{uuid.uuid4().hex[:12]}:"
+"""Every key these tests write on a shared server starts with this; it is removed after."""
+
+
+def run(coroutine: Awaitable[Any]) -> Any:
+    async def main() -> Any:
+        return await coroutine
+
+    return asyncio.run(main())
+
+
+def given_client_store(make_client: Callable[[], Any], **options: Any) -> Callable[..., Any]:
+    """A --store target: each store gets a new client from ``make_client``, closed after it."""
+
+    def open_store(
+        ttl_seconds: float | None = 86400,
+    ) -> contextlib.AbstractAsyncContextManager[Any]:
+        @contextlib.asynccontextmanager
+        async def opened() -> AsyncIterator[RedisSessionStore]:
+            client = make_client()
+            try:
+                yield RedisSessionStore(client, ttl_seconds=ttl_seconds, **options)
+            finally:
+                await client.aclose()
+
+        return opened()
+
+    return open_store
+
+
+def unreachable_store() -> Callable[..., Any]:
+    """A target whose server is down: a loopback port nothing listens on."""
+    return functools.partial(
+        RedisSessionStore,
+        url=f"redis://127.0.0.1:{free_port()}/0",
+        socket_timeout=1,
+        socket_connect_timeout=1,
+    )
+
+
+@pytest.fixture(scope="module")
+def shared_server_prefix() -> Iterator[str]:
+    """A prefix for one module's keys on the REDIS_URL server; all of them are deleted after."""
+    if not REDIS_URL:
+        pytest.skip("REDIS_URL is not set")
+    prefix = f"{RUN_PREFIX}shared:"
+    yield prefix
+    delete_keys_under(REDIS_URL, prefix)
+
+
+@pytest.fixture(scope="module")
+def redis_cluster() -> Iterator[RedisCluster3]:
+    with RedisCluster3() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def server() -> Iterator[RedisServer]:
+    with RedisServer() as private:
+        yield private
+
+
+# --- the contract, three ways ------------------------------------------------------------------
+
+
+class TestRedisStoreContractFakeredis(SessionStoreContract):
+    """Runs everywhere, with no server: fakeredis (with Lua) behind a client the caller owns."""
+
+    @pytest.fixture
+    def session_store_factory(self) -> Callable[..., Any]:
+        if importlib.util.find_spec("lupa") is None:
+            pytest.fail("fakeredis runs Lua scripts only with lupa: pip install 'fakeredis[lua]'")
+        fake_server = fakeredis.FakeServer()
+        return given_client_store(
+            lambda: fakeredis.FakeAsyncRedis(server=fake_server), key_prefix="contract:"
+        )
+
+    @pytest.fixture
+    def failing_session_store_factory(self) -> Callable[..., Any]:
+        return unreachable_store()
+
+
+class TestRedisStoreContractServer(SessionStoreContract):
+    """The real server from REDIS_URL, the way ``--store=redis`` builds the store."""
+
+    @pytest.fixture
+    def session_store_factory(self, shared_server_prefix: str) -> Callable[..., Any]:
+        return functools.partial(
+            RedisSessionStore, url=REDIS_URL, key_prefix=f"{shared_server_prefix}contract:"
+        )
+
+    @pytest.fixture
+    def failing_session_store_factory(self) -> Callable[..., Any]:
+        return unreachable_store()
+
+
+class TestRedisStoreContractCluster(SessionStoreContract):
+    """A real three-master Redis Cluster through RedisCluster."""
+
+    @pytest.fixture
+    def session_store_factory(self, redis_cluster: RedisCluster3) -> Callable[..., Any]:
+        return functools.partial(
+            RedisSessionStore, url=redis_cluster.url, cluster=True, key_prefix="contract:"
+        )
+
+    @pytest.fixture
+    def failing_session_store_factory(self) -> Callable[..., Any]:
+        return functools.partial(unreachable_store(), cluster=True)
+
+
+# --- building and closing -----------------------------------------------------------------------
+
+
+def test_redis_url_is_the_fallback_then_the_local_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def scenario() -> None:
+        monkeypatch.setenv("REDIS_URL", "redis://127.0.0.9:6390/3")
+        async with RedisSessionStore() as from_env:
+            kwargs = from_env.client.connection_pool.connection_kwargs  # type: ignore[union-attr]
+            assert (kwargs["host"], kwargs["port"], kwargs["db"]) == ("127.0.0.9", 6390, 3)
+            assert kwargs["socket_timeout"] == 5.0
+            assert kwargs["socket_connect_timeout"] == 5.0
+        monkeypatch.delenv("REDIS_URL")
+        async with RedisSessionStore() as default:
+            kwargs = default.client.connection_pool.connection_kwargs  # type: ignore[union-attr]
+            assert DEFAULT_REDIS_URL == "redis://127.0.0.1:6379/0"
+            assert (kwargs["host"], kwargs["port"], kwargs["db"]) == ("127.0.0.1", 6379, 0)
+        async with RedisSessionStore(url="redis://127.0.0.8:7000/1") as explicit:
+            kwargs = explicit.client.connection_pool.connection_kwargs  # type: ignore[union-attr]
+            assert (kwargs["host"], kwargs["port"], kwargs["db"]) == ("127.0.0.8", 7000, 1)
+
+    run(scenario())
+
+
+def test_bad_options_are_refused() -> None:
+    with pytest.raises(ValueError):
+        RedisSessionStore(url="redis://127.0.0.1:1/0", ttl_seconds=0)
+    with pytest.raises(ValueError):
+        RedisSessionStore(url="redis://127.0.0.1:1/0", ttl_seconds=-1)
+    with pytest.raises(ValueError):
+        RedisSessionStore(url="redis://127.0.0.1:1/0", ttl_seconds=1e12)
+    with pytest.raises(ValueError):
+        RedisSessionStore(url="redis://127.0.0.1:1/0", socket_timeout=0)
+    with pytest.raises(TypeError):
+        RedisSessionStore(url="redis://127.0.0.1:1/0", key_prefix=b"bytes")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        RedisSessionStore(fakeredis.FakeAsyncRedis(), url="redis://127.0.0.1:1/0")
+    with pytest.raises(TypeError):
+        RedisSessionStore(object())  # type: ignore[arg-type]
+
+
+def test_defaults_and_sharing_declaration() -> None:
+    store = RedisSessionStore(fakeredis.FakeAsyncRedis())
+    assert store.ttl_seconds == 86400
+    assert store.key_prefix == "mcp:session:"
+    assert RedisSessionStore.shares_sessions_across_instances is True
+    assert RedisSessionStore(fakeredis.FakeAsyncRedis(), ttl_seconds=None).ttl_seconds is None
+    # Sub-millisecond TTLs round up, never down.
+    assert RedisSessionStore(fakeredis.FakeAsyncRedis(), ttl_seconds=0.0001).ttl_seconds == 0.001
+
+
+def test_a_given_client_stays_open_and_an_opened_one_is_closed(server: RedisServer) -> None:
+    async def scenario() -> None:
+        client = redis.asyncio.Redis.from_url(server.url)
+        async with RedisSessionStore(client, key_prefix="given:") as store:
+            await store.create_session("a")
+        assert await client.exists("given:a") == 1  # still usable: the store did not close it
+        await client.aclose()
+
+        owned = RedisSessionStore(url=server.url, key_prefix="owned:")
+        await owned.create_session("a")
+        connections = list(owned.client.connection_pool._available_connections)  # type: ignore[union-attr]
+        assert connections
+        assert all(connection.is_connected for connection in connections)
+        await owned.aclose()
+        await owned.aclose()  # twice is harmless
+        assert not any(connection.is_connected for connection in connections)
+
+    run(scenario())
+
+
+def test_importing_the_package_does_not_import_redis() -> None:
+    code = "import sys, reference_stores; print('redis' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"
+
+
+def test_store_short_name_builds_from_redis_url_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    from conformance.targets import StoreBuilder, resolve_target
+
+    assert resolve_target("redis") is RedisSessionStore
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.7:6391/2")
+
+    async def scenario() -> None:
+        async with contextlib.AsyncExitStack() as stack:
+            store = await StoreBuilder(resolve_target("redis")).open(stack, ttl_seconds=5)
+            kwargs = store.client.connection_pool.connection_kwargs
+            assert (kwargs["host"], kwargs["port"], kwargs["db"]) == ("127.0.0.7", 6391, 2)
+            assert store.ttl_seconds == 5
+
+    run(scenario())
+
+
+# --- what is stored, and how --------------------------------------------------------------------
+
+
+def test_record_layout_and_data_kept_as_opaque_json_text() -> None:
+    """Lua's cjson would turn {} into [] and round 2**63-1; the script never decodes the data."""
+    data = {
+        "empty": {},
+        "list": [],
+        "big": 2**63 - 1,
+        "neg": -(2**63),
+        "f": 0.1,
+        "s": "\U0001f600\x00",
+    }
+
+    async def scenario() -> None:
+        client = fakeredis.FakeAsyncRedis()
+        store = RedisSessionStore(client, key_prefix="p:", ttl_seconds=60)
+        await store.create_session("s", data)
+        raw = await client.get("p:s")
+        created, updated, expires, text = raw.split(b":", 3)
+        assert int(updated) == int(created)
+        assert int(expires) == int(created) + 60_000
+        await store.update_session("s", {})  # a touch rewrites the header around the same text
+        assert (await client.get("p:s")).split(b":", 3)[3] == text
+        await store.update_session("s", {"data": {"nested": {"empty": {}, "list": []}}})
+        record = await store.get_session("s")
+        assert record is not None
+        assert record.data == {"nested": {"empty": {}, "list": []}}
+        assert type(record.data["nested"]["empty"]) is dict
+        assert type(record.data["nested"]["list"]) is list
+        await store.update_session("s", {"data": data})
+        record = await store.get_session("s")
+        assert record is not None
+        assert record.data == data
+        assert type(record.data["big"]) is int
+        assert type(record.data["f"]) is float
+        assert 59_000 < await client.pttl("p:s") <= 60_000
+
+    run(scenario())
+
+
+def test_ids_with_glob_and_hash_tag_characters_are_plain_key_suffixes() -> None:
+    async def scenario() -> None:
+        client = fakeredis.FakeAsyncRedis()
+        store = RedisSessionStore(client, key_prefix="p:")
+        ids = ["a*", "a?", "[ab]", "a\\b", "{tag}x", "%s", "'\"", "a:b"]
+        for number, session_id in enumerate(ids):
+            await store.create_session(session_id, {"n": number})
+        assert sorted(await client.keys("*")) == sorted(f"p:{i}".encode() for i in ids)
+        await store.delete_session("a*")
+        assert await store.session_exists("a?")
+        assert await store.session_exists("[ab]")
+        assert store.key_for("{tag}x") == "p:{tag}x"
+        for number, session_id in enumerate(ids[1:], start=1):
+            record = await store.get_session(session_id)
+            assert record is not None
+            assert record.data == {"n": number}
+
+    run(scenario())
+
+
+def test_prefixes_keep_stores_apart_and_equal_prefixes_share() -> None:
+    async def scenario() -> None:
+        fake_server = fakeredis.FakeServer()
+        one = RedisSessionStore(fakeredis.FakeAsyncRedis(server=fake_server), key_prefix="one:")
+        two = RedisSessionStore(fakeredis.FakeAsyncRedis(server=fake_server), key_prefix="two:")
+        one_again = RedisSessionStore(
+            fakeredis.FakeAsyncRedis(server=fake_server), key_prefix="one:"
+        )
+        await one.create_session("s", {"by": "one"})
+        assert await two.get_session("s") is None
+        await two.create_session("s", {"by": "two"})
+        record = await one_again.get_session("s")
+        assert record is not None
+        assert record.data == {"by": "one"}
+
+    run(scenario())
+
+
+def test_client_decoding_responses_works_too() -> None:
+    async def scenario() -> None:
+        store = RedisSessionStore(fakeredis.FakeAsyncRedis(decode_responses=True), ttl_seconds=None)
+        await store.create_session("s", {"text": "\u00e9\U0001f600"})
+        await store.update_session("s", {})
+        record = await store.get_session("s")
+        assert record is not None
+        assert record.data == {"text": "\u00e9\U0001f600"}
+        assert record.ttl is None
+
+    run(scenario())
+
+
+def test_without_ttl_keys_never_expire_and_update_keeps_it_so() -> None:
+    async def scenario() -> None:
+        client = fakeredis.FakeAsyncRedis()
+        store = RedisSessionStore(client, key_prefix="p:", ttl_seconds=None)
+        await store.create_session("s")
+        assert await client.pttl("p:s") == -1
+        await store.update_session("s", {"data": {"a": 1}})
+        assert await client.pttl("p:s") == -1
+        record = await store.get_session("s")
+        assert record is not None
+        assert record.ttl is None
+        assert record.data == {"a": 1}
+
+    run(scenario())
+
+
+def test_updated_at_never_moves_back_when_a_writer_clock_is_behind() -> None:
+    async def scenario() -> None:
+        client = fakeredis.FakeAsyncRedis()
+        store = RedisSessionStore(client, key_prefix="p:", ttl_seconds=10)
+        ahead = int(time.time() * 1000) + 5_000
+        # A record written by a host whose clock runs 5 s ahead of this one.
+        await client.set("p:s", f"{ahead}:{ahead}:{ahead + 10_000}:{{}}", px=10_000)
+        await store.update_session("s", {"data": {"a": 1}})
+        record = await store.get_session("s")
+        assert record is not None
+        assert record.updated_at.timestamp() * 1000 == ahead
+        assert record.ttl == (ahead + 10_000) // 1000
+        # The key lives until updated_at + ttl, as the record says.
+        assert 14_000 < await client.pttl("p:s") <= 15_000
+
+    run(scenario())
+
+
+# --- failures -----------------------------------------------------------------------------------
+
+
+def test_foreign_or_corrupt_keys_under_the_prefix_raise_store_errors(server: RedisServer) -> None:
+    async def scenario() -> None:
+        async with RedisSessionStore(url=server.url, key_prefix="p:") as store:
+            command(server.port, "HSET", "p:hash", "a", "1")
+            command(server.port, "SET", "p:junk", "not a session record")
+            for session_id, cause in (("hash", ResponseError), ("junk", ValueError)):
+                with pytest.raises(SessionStoreError) as caught:
+                    await store.get_session(session_id)
+                assert isinstance(caught.value.__cause__, cause)
+            for session_id in ("hash", "junk"):
+                with pytest.raises(SessionStoreError) as caught:
+                    await store.update_session(session_id, {"data": {}})
+                assert isinstance(caught.value.__cause__, ResponseError)
+            assert command(server.port, "GET", "p:junk") == b"not a session record"
+
+    run(scenario())
+
+
+def test_server_error_reply_becomes_store_error_then_recovers(server: RedisServer) -> None:
+    async def scenario() -> None:
+        async with RedisSessionStore(url=server.url, key_prefix="p:") as store:
+            await store.create_session("before")
+            assert command(server.port, "CONFIG", "SET", "maxmemory", "1") == b"+OK"
+            for operation in (
+                store.create_session("s", {"a": 1}),
+                store.update_session("before", {"data": {"a": 1}}),
+            ):
+                with pytest.raises(SessionStoreError) as caught:
+                    await operation
+                assert isinstance(caught.value.__cause__, OutOfMemoryError)
+            command(server.port, "CONFIG", "SET", "maxmemory", "0")
+            await store.create_session("s", {"a": 1})
+            record = await store.get_session("s")
+            assert record is not None
+            assert record.data == {"a": 1}
+
+    run(scenario())
+
+
+def test_killed_server_raises_promptly_then_the_store_recovers(server: RedisServer) -> None:
+    """Kill redis-server under load: every call fails with a cause, none hangs; restart: works."""
+
+    async def scenario() -> None:
+        store = RedisSessionStore(
+            url=server.url, key_prefix="p:", socket_timeout=1, socket_connect_timeout=1
+        )
+        async with store:
+            await store.create_session("s", {"n": 0})
+
+            async def keep_updating(worker: int) -> BaseException:
+                n = 0
+                while True:
+                    n += 1
+                    try:
+                        await store.update_session("s", {"data": {"worker": worker, "n": n}})
+                        await store.get_session("s")
+                    except SessionStoreError as error:
+                        return error
+
+            workers = [asyncio.create_task(keep_updating(worker)) for worker in range(20)]
+            await asyncio.sleep(0.2)
+            assert not any(worker.done() for worker in workers)
+            killed_at = time.monotonic()
+            server.kill()
+            errors = await asyncio.wait_for(asyncio.gather(*workers), 5)
+            assert time.monotonic() - killed_at < 2.5
+            for error in errors:
+                assert isinstance(error, SessionStoreError)
+                assert isinstance(error.__cause__, (RedisConnectionError, OSError))
+
+            # While it is down: each operation fails within the connect timeout.
+            for operation in (
+                store.session_exists("s"),
+                store.create_session("t"),
+                store.get_session("s"),
+                store.update_session("s", {}),
+                store.delete_session("s"),
+            ):
+                began = time.monotonic()
+                with pytest.raises(SessionStoreError) as caught:
+                    await operation
+                assert time.monotonic() - began < 2.5
+                assert isinstance(caught.value.__cause__, (RedisConnectionError, OSError))
+
+            server.start()  # same port, empty: it kept nothing on disk
+            assert await store.get_session("s") is None
+            await store.create_session("s", {"back": True})
+            record = await store.get_session("s")
+            assert record is not None
+            assert record.data == {"back": True}
+
+    run(scenario())
+
+
+def test_hung_server_times_out_within_socket_timeout_then_recovers(server: RedisServer) -> None:
+    async def scenario() -> None:
+        store = RedisSessionStore(
+            url=server.url, key_prefix="p:", socket_timeout=0.5, socket_connect_timeout=0.5
+        )
+        async with store:
+            await store.create_session("s", {"n": 1})
+            server.pause()
+            try:
+                for operation in (store.get_session("s"), store.update_session("s", {})):
+                    began = time.monotonic()
+                    with pytest.raises(SessionStoreError) as caught:
+                        await operation
+                    assert time.monotonic() - began < 2.0
+                    assert isinstance(caught.value.__cause__, (RedisTimeoutError, TimeoutError))
+            finally:
+                server.resume()
+            record = await store.get_session("s")
+            assert record is not None
+            assert record.data == {"n": 1}
+
+    run(scenario())
+
+
+# --- one round trip per operation ---------------------------------------------------------------
+
+
+class CountingConnection(redis.asyncio.Connection):
+    """Writes down the name of every command it sends and counts the replies it reads."""
+
+    sent: list[str] = []  # noqa: RUF012 - one log shared by the pool's connections
+    replies = 0
+
+    async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        packed = command if isinstance(command, (bytes, str)) else b"".join(command)
+        packed = packed.encode() if isinstance(packed, str) else packed
+        CountingConnection.sent.append(packed.split(b"\r\n", 3)[2].decode().upper())
+        await super().send_packed_command(command, check_health)
+
+    async def read_response(self, *args: Any, **kwargs: Any) -> Any:
+        CountingConnection.replies += 1
+        return await super().read_response(*args, **kwargs)
+
+
+def test_each_operation_is_one_command_and_one_reply(server: RedisServer) -> None:
+    """Client side: one command out, one reply in. Server side: one top-level command."""
+
+    async def scenario() -> None:
+        pool = redis.asyncio.ConnectionPool(port=server.port, connection_class=CountingConnection)
+        client = redis.asyncio.Redis(connection_pool=pool)
+        store = RedisSessionStore(client, key_prefix="p:", ttl_seconds=60)
+        await store.create_session("warm")
+        await store.update_session("warm", {})  # loads the script; the connection is open now
+
+        async def one_round_trip(operation: Awaitable[Any], expected: list[str]) -> None:
+            CountingConnection.sent.clear()
+            CountingConnection.replies = 0
+            calls_before = command_calls(server.port)
+            await operation
+            assert CountingConnection.sent == expected
+            assert CountingConnection.replies == 1
+            calls_after = command_calls(server.port)
+            executed = {
+                name: calls_after[name] - calls_before.get(name, 0)
+                for name in calls_after
+                if name != "info" and calls_after[name] != calls_before.get(name, 0)
+            }
+            top_level = {name: n for name, n in executed.items() if name not in ("get", "set")}
+            if expected == ["EVALSHA"]:
+                assert top_level == {"evalsha": 1}  # GET and SET ran inside it
+            else:
+                assert executed == {expected[0].lower(): 1}
+
+        await one_round_trip(store.create_session("s", {"a": 1}), ["SET"])
+        await one_round_trip(store.get_session("s"), ["GET"])
+        await one_round_trip(store.session_exists("s"), ["EXISTS"])
+        await one_round_trip(store.update_session("s", {"data": {"a": 2}}), ["EVALSHA"])
+        await one_round_trip(store.update_session("s", {}), ["EVALSHA"])
+        await one_round_trip(store.update_session("missing", {}), ["EVALSHA"])
+        await one_round_trip(store.delete_session("s"), ["DEL"])
+        with pytest.raises(SessionExistsError):
+            await one_round_trip(store.create_session("warm"), ["SET"])
+        assert CountingConnection.sent == ["SET"]
+
+        # 50 concurrent operations: 50 commands, no more (once the pool has 50 connections).
+        await asyncio.gather(*(store.session_exists("warm") for _ in range(50)))
+        CountingConnection.sent.clear()
+        await asyncio.gather(*(store.update_session("warm", {"data": {"i": i}}) for i in range(50)))
+        assert CountingConnection.sent == ["EVALSHA"] * 50
+
+        # A server that lost its script cache costs one extra command, once.
+        command(server.port, "SCRIPT", "FLUSH")
+        CountingConnection.sent.clear()
+        await store.update_session("warm", {"data": {"after": "flush"}})
+        assert CountingConnection.sent == ["EVALSHA", "EVAL"]
+        CountingConnection.sent.clear()
+        await store.update_session("warm", {})
+        assert CountingConnection.sent == ["EVALSHA"]
+        record = await store.get_session("warm")
+        assert record is not None
+        assert record.data == {"after": "flush"}
+        await client.aclose()
+        await pool.aclose()
+
+    run(scenario())
+
+
+def test_one_command_per_operation_on_the_cluster(redis_cluster: RedisCluster3) -> None:
+    """Through RedisCluster: each operation is one command on the node that owns the key."""
+
+    def cluster_calls() -> dict[str, int]:
+        total: dict[str, int] = {}
+        for port in redis_cluster.ports:
+            for name, calls in command_calls(port).items():
+                total[name] = total.get(name, 0) + calls
+        return total
+
+    async def scenario() -> None:
+        client = RedisCluster.from_url(redis_cluster.url)
+        store = RedisSessionStore(client, key_prefix="rt:", ttl_seconds=60)
+        ids = [f"id-{n}" for n in range(12)]  # spread over the three masters
+        for session_id in ids:
+            await store.create_session(session_id)
+            await store.update_session(session_id, {})  # loads the script on every node
+        before = cluster_calls()
+        for session_id in ids:
+            await store.get_session(session_id)
+            await store.session_exists(session_id)
+            await store.update_session(session_id, {"data": {"id": session_id}})
+            await store.delete_session(session_id)
+            await store.create_session(session_id)
+        after = cluster_calls()
+        executed = {
+            name: after[name] - before.get(name, 0)
+            for name in after
+            if name not in ("info", "get", "set") and after[name] != before.get(name, 0)
+        }
+        n = len(ids)
+        assert executed == {"evalsha": n, "exists": n, "del": n}
+        assert after["get"] - before["get"] == 2 * n  # GET alone plus GET inside the script
+        assert after["set"] - before["set"] == 2 * n  # SET alone plus SET inside the script
+        assert {store.client.keyslot(store.key_for(i)) for i in ids}  # type: ignore[union-attr]
+        await client.aclose()
+
+    run(scenario())
+
+
+def test_cluster_from_url_owns_and_closes_its_client(redis_cluster: RedisCluster3) -> None:
+    async def scenario() -> None:
+        store = RedisSessionStore(url=redis_cluster.url, cluster=True, key_prefix="own:")
+        assert isinstance(store.client, RedisCluster)
+        await store.create_session("{same-slot}a", {"x": 1})
+        record = await store.get_session("{same-slot}a")
+        assert record is not None
+        assert record.data == {"x": 1}
+        await store.delete_session("{same-slot}a")
+        await store.aclose()
+
+    run(scenario())
+
+
+def test_concurrent_first_operations_on_a_fresh_cluster_client(
+    redis_cluster: RedisCluster3,
+) -> None:
+    """redis-py's cluster client fails commands sent concurrently before its first topology
+    load (connection errors, even AttributeError); the store loads it first."""
+
+    async def scenario(round_number: int) -> None:
+        async with RedisSessionStore(
+            url=redis_cluster.url, cluster=True, key_prefix="fresh:"
+        ) as store:
+            session_id = f"race-{round_number}"
+            results = await asyncio.gather(
+                *(store.create_session(session_id, {"writer": n}) for n in range(8)),
+                return_exceptions=True,
+            )
+            winners = [n for n, result in enumerate(results) if result is None]
+            assert len(winners) == 1, results
+            losers = [result for result in results if result is not None]
+            assert all(isinstance(result, SessionExistsError) for result in losers), results
+            record = await store.get_session(session_id)
+            assert record is not None
+            assert record.data == {"writer": winners[0]}
+            await store.delete_session(session_id)
+
+    for round_number in range(5):
+        run(scenario(round_number))
+
+
+def test_teardown_helper_escapes_glob_characters_in_the_prefix() -> None:
+    assert glob_escape("a*b?c[d]e\\f") == "a\\*b\\?c\\[d\\]e\\\\f"
+
+
+def test_teardown_deletes_only_keys_under_the_prefix(server: RedisServer) -> None:
+    prefix = "run[1]*:"
+    for key in (f"{prefix}a", f"{prefix}b", "run1x:a", "run[1]x:a", "other"):
+        command(server.port, "SET", key, "v")
+    assert delete_keys_under(server.url, prefix) == 2
+    left = [key for key in ("run1x:a", "run[1]x:a", "other", f"{prefix}a") if _exists(server, key)]
+    assert left == ["run1x:a", "run[1]x:a", "other"]
+
+
+def _exists(server: RedisServer, key: str) -> bool:
+    return command(server.port, "EXISTS", key) == b":1"
+
+
+def test_real_server_from_redis_url_is_used_when_set(shared_server_prefix: str) -> None:
+    """With REDIS_URL set these tests run against it; keys stay under this run's prefix."""
+    assert os.environ["REDIS_URL"] == REDIS_URL
+
+    async def scenario() -> None:
+        async with RedisSessionStore(url=REDIS_URL, key_prefix=shared_server_prefix) as store:
+            await store.create_session("probe", {"ok": True})
+            raw = redis.asyncio.Redis.from_url(REDIS_URL)
+            assert await raw.exists(f"{shared_server_prefix}probe") == 1
+            await raw.aclose()
+            await store.delete_session("probe")
+
+    run(scenario())
