@@ -330,6 +330,7 @@ class ConformanceReport:
             return
         write = terminalreporter.write_line
         terminalreporter.section("session store conformance, by SPEC.md clause")
+        write(self.settings_line())
         for store in dict.fromkeys(row["store"] for row in rows):
             mine = [row for row in rows if row["store"] == store]
             counts: dict[str, int] = defaultdict(int)
@@ -361,6 +362,18 @@ class ConformanceReport:
                 terminalreporter.write(f"  {mark:6} {row['level']:6} {row['clause']:22}", **colour)
                 write(detail)
 
+    def settings(self) -> dict[str, Any]:
+        from .contract import settings_from
+
+        return dict(settings_from(self.config).__dict__)
+
+    def settings_line(self) -> str:
+        chosen = self.settings()
+        return (
+            f"races: {chosen['race_rounds']} rounds of {chosen['race_concurrency']} concurrent calls; "
+            f"MODEL-SEQUENCES: {chosen['examples']} generated sequences"
+        )
+
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         path = self.config.getoption("conformance_report")
         if not path or hasattr(self.config, "workerinput"):
@@ -370,6 +383,7 @@ class ConformanceReport:
         document = {
             "kit_version": __version__,
             "spec_version": SPEC_VERSION,
+            "settings": self.settings(),
             "stores": [
                 {"store": t.label, "source": t.source} for t in self.config.stash.get(_TARGETS, [])
             ],
