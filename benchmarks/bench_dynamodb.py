@@ -27,7 +27,12 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
-from reference_stores.dynamodb import DynamoDBSessionStore, create_table, item_from_session
+from reference_stores.dynamodb import (
+    DEFAULT_MAX_POOL_CONNECTIONS,
+    DynamoDBSessionStore,
+    create_table,
+    item_from_session,
+)
 
 from .harness import Case
 
@@ -43,14 +48,14 @@ DATA = {
 """A typical MCP session record: a few hundred bytes of JSON."""
 
 _MOTO_SERVER = """
-import logging, sys
+import logging, os, sys
 from moto.server import ThreadedMotoServer
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
 server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
 server.start()
 print(server.get_host_and_port()[1], flush=True)
 sys.stdin.read()
-server.stop()
+os._exit(0)  # a graceful stop would wait for every idle keep-alive connection
 """
 
 
@@ -75,7 +80,11 @@ def _endpoint() -> Iterator[str]:
     finally:
         assert server.stdin is not None
         server.stdin.close()
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.terminate()
+            server.wait(timeout=10)
         if server.stdout is not None:
             server.stdout.close()
 
@@ -90,7 +99,7 @@ async def cases() -> AsyncIterator[list[Case]]:
         store = DynamoDBSessionStore(table, endpoint_url=url, ttl_seconds=TTL_SECONDS)
         client = store.client  # the raw calls go through the very client the store uses
         create_table(table, client=client)
-        pool = ThreadPoolExecutor(client.meta.config.max_pool_connections)
+        pool = ThreadPoolExecutor(DEFAULT_MAX_POOL_CONNECTIONS)  # as wide as the store's
         loop = asyncio.get_running_loop()
 
         def raw(method: Callable[..., Any], **params: Any) -> Any:

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from reference_stores.redis import DEFAULT_REDIS_URL, RedisSessionStore
+from reference_stores.redis import DEFAULT_REDIS_URL, UPDATE_SCRIPT_SHA, RedisSessionStore
 from reference_stores.validation import dump_json
 
 from .harness import Case
@@ -44,6 +44,7 @@ async def cases() -> AsyncIterator[list[Case]]:
     # Existing sessions for get/exists/update/touch, on both sides.
     await store.create_session("live", DATA)
     await client.set(f"{raw_prefix}live", value, px=ttl_ms)
+    await store.update_session("live", {})  # the server knows the script from here on
     created_store, created_raw = itertools.count(), itertools.count()
     deleted_store, deleted_raw = itertools.count(), itertools.count()
     raw_live = f"{raw_prefix}live"
@@ -79,6 +80,12 @@ async def cases() -> AsyncIterator[list[Case]]:
     async def raw_update(_: int) -> object:
         return await client.set(raw_live, value, xx=True, px=ttl_ms)
 
+    script_args = ("1795000000000", str(ttl_ms), text)
+
+    async def raw_script_update(_: int) -> object:
+        # The same atomic update done by hand: isolates what the store adds to the script.
+        return await client.evalsha(UPDATE_SCRIPT_SHA, 1, raw_live, *script_args)
+
     async def store_touch(_: int) -> None:
         await store.update_session("live", {})
 
@@ -91,6 +98,7 @@ async def cases() -> AsyncIterator[list[Case]]:
             Case("get", store_get, raw_get, "GET key"),
             Case("exists", store_exists, raw_exists, "EXISTS key"),
             Case("update (data)", store_update, raw_update, "SET key value XX PX ttl"),
+            Case("update (data)", store_update, raw_script_update, "EVALSHA <the store's script>"),
             Case("update (touch)", store_touch, raw_touch, "PEXPIRE key ttl"),
             Case("delete", store_delete, raw_delete, "DEL key"),
         ]

@@ -144,7 +144,10 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"--store names the same target twice: {', '.join(labels)}")
     config.stash[_TARGETS] = targets
     config.stash[_SOURCE] = source
-    config.args.append(str(Path(suite.__file__)))
+    if config.args_source == pytest.Config.ArgsSource.ARGS:
+        config.args.append(str(Path(suite.__file__)))
+    else:  # testpaths or the current directory: the user asked for the suite alone
+        config.args[:] = [str(Path(suite.__file__))]
 
 
 async def _probe(target: Any) -> None:

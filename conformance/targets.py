@@ -193,6 +193,11 @@ class StoreBuilder:
         names, takes_any = _accepted_keywords(factory)
         self.accepts_ttl = takes_any or "ttl_seconds" in names
         self.accepts_clock = takes_any or "clock" in names
+        # A factory taking **options may say it cannot follow a clock (its backend expires
+        # sessions in real time): the suite then waits instead.
+        declared = getattr(factory, "accepts_clock", None)
+        if isinstance(declared, bool):
+            self.accepts_clock = declared and self.accepts_clock
         self.description = getattr(factory, "__qualname__", None) or repr(factory)
 
     def call_text(self, *, ttl_seconds: Any = UNSET, clock: bool = False) -> str:

@@ -2,7 +2,7 @@
 
 The contract suite judges it like any other store::
 
-    pytest -p conformance.plugin --store=examples.custom_store:JSONFileSessionStore
+    pytest --store=examples.custom_store:JSONFileSessionStore
     pytest --store=examples.custom_store:JSONFileSessionStore \\
         --store-option path=/tmp/sessions.json \\
         --failing-store-option path=/nonexistent/folder/sessions.json

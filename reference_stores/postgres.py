@@ -60,6 +60,11 @@ _BACKEND_EXCEPTIONS: tuple[type[BaseException], ...] = (psycopg.Error, OSError)
 # PostgreSQL identifiers: unquoted-style names only, so the table is easy to name in SQL by hand.
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _MAX_IDENTIFIER_BYTES = 63
+# UTF8 holds every character; SQL_ASCII stores the UTF-8 bytes as they come. Any
+# other encoding would refuse characters it lacks.
+_ENCODINGS = frozenset({"UTF8", "SQL_ASCII"})
+# Far beyond any session's life, and well inside what an interval and timestamptz can hold.
+_MAX_TTL_MS = 10_000 * 365 * 86_400_000
 # The server's "now", truncated to the contract's millisecond precision.
 _SERVER_NOW = "date_trunc('milliseconds', statement_timestamp())"
 # Dead-peer detection for TCP connections (libpq ignores these on Unix sockets).
@@ -121,6 +126,8 @@ class PostgresSessionStore:
         """
         ttl = validate_ttl_seconds(ttl_seconds)
         self._ttl_ms = None if ttl is None else -(-round(ttl * 1_000_000) // 1000)
+        if self._ttl_ms is not None and self._ttl_ms > _MAX_TTL_MS:
+            raise ValueError(f"ttl_seconds must be at most {_MAX_TTL_MS // 1000}, not {ttl}")
         self._clock = clock
         self._schema_name, self._table_name = _parse_table(table)
         self._pool_timeout = _positive("pool_timeout", pool_timeout)
@@ -208,7 +215,7 @@ class PostgresSessionStore:
         now = "%(now)s" if self._clock is not None else _SERVER_NOW
         # The TTL is fixed per store, so it is written into the statement as a plain
         # time interval (no day part: adding it never depends on the session time zone).
-        ttl = None if self._ttl_ms is None else f"interval '{self._ttl_ms} milliseconds'"
+        ttl = None if self._ttl_ms is None else f"interval '{_interval_text(self._ttl_ms)}'"
 
         def expiry(start: str) -> str:
             return "NULL" if ttl is None else f"{start} + {ttl}"
@@ -299,10 +306,15 @@ class PostgresSessionStore:
                 )
                 found = await cursor.fetchone()
                 encoding, ready = found if found is not None else ("?", False)
-                if encoding != "UTF8":
+                if encoding not in _ENCODINGS:
                     raise SessionStoreError(
                         f"{_BACKEND}: the database encoding is {encoding}, not UTF8: "
                         "sessions could not hold every Unicode character"
+                    )
+                if conn.info.encoding != "utf-8":
+                    raise SessionStoreError(
+                        f"{_BACKEND}: the connection's client_encoding is "
+                        f"{conn.info.encoding}, not UTF8: set client_encoding=UTF8 on the pool"
                     )
                 if ready:
                     if not conn.autocommit:
@@ -575,6 +587,15 @@ def _index_name(table_name: str) -> str:
     # Keep long names distinct: the server would silently truncate them alike.
     digest = hashlib.sha256(table_name.encode()).hexdigest()[:8]
     return f"{table_name[:40]}_{digest}_expires_at_idx"
+
+
+def _interval_text(milliseconds: int) -> str:
+    # H:MM:SS.mmm: every server version parses it exactly, whatever the size (a count of
+    # milliseconds above 2**31 overflows older ones), and it has no day part.
+    seconds, millis = divmod(milliseconds, 1000)
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}.{millis:03d}"
 
 
 def _conninfo(dsn: str, connect_timeout: float, statement_timeout: float | None) -> str:

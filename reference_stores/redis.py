@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import os
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
@@ -39,7 +40,6 @@ from .interface import SessionData
 from .validation import (
     default_clock,
     dump_json,
-    load_json_object,
     now_ms,
     validate_data,
     validate_session_id,
@@ -57,8 +57,10 @@ MAX_TTL_SECONDS = 10.0**10
 
 AnyRedis = Union["Redis", "RedisCluster"]
 
+# Reads are the hot path: one reusable decoder, and epoch + timedelta (exact, cheaper
+# than fromtimestamp) for the millisecond timestamps.
+_JSON_DECODER = json.JSONDecoder()
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-"""Epoch plus a timedelta of whole milliseconds: exact, and cheaper than fromtimestamp."""
 
 # Connection failures, timeouts and server replies alike; cluster routing errors are not RedisError.
 _BACKEND_EXCEPTIONS: tuple[type[BaseException], ...] = (
@@ -282,15 +284,18 @@ class RedisSessionStore:
 
 def _parse_record(session_id: str, record: bytes | str) -> SessionData:
     try:
-        # A client built with decode_responses=True hands back str.
-        fields = record.split(b":", 3) if isinstance(record, bytes) else record.split(":", 3)
-        created, updated, expires, data = fields
+        # A client built with decode_responses=True hands back str already.
+        text = record.decode() if isinstance(record, bytes) else record
+        created, updated, expires, data_text = text.split(":", 3)
+        data = _JSON_DECODER.decode(data_text)
+        if type(data) is not dict:
+            raise ValueError(f"the data is a JSON {type(data).__name__}, not an object")
         return SessionData(
             session_id=session_id,
             created_at=_EPOCH + timedelta(milliseconds=int(created)),
             updated_at=_EPOCH + timedelta(milliseconds=int(updated)),
             ttl=int(expires) // 1000 if expires else None,
-            data=load_json_object(data),
+            data=data,
         )
     except (ValueError, TypeError, OverflowError) as error:
         raise SessionStoreError(

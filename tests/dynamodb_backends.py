@@ -82,14 +82,20 @@ def unique_table_name(prefix: str = "sessions") -> str:
     return f"{prefix}-{secrets.token_hex(6)}"
 
 
-def client_for(endpoint_url: str | None, *, max_pool_connections: int = 10) -> Any:
-    """A low-level client with the test credentials (``None``: moto's in-process mock)."""
+def client_for(
+    endpoint_url: str | None, *, max_pool_connections: int = 10, fake_credentials: bool = True
+) -> Any:
+    """A low-level client, with the test credentials unless told (``None``: moto's mock)."""
+    credentials = (
+        {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+        if fake_credentials
+        else {}
+    )
     return new_boto3_session().client(
         "dynamodb",
         region_name="us-east-1",
         endpoint_url=endpoint_url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
+        **credentials,
         config=Config(
             max_pool_connections=max_pool_connections,
             retries={"mode": "standard"},
@@ -105,14 +111,14 @@ def delete_table(client: Any, table_name: str) -> None:
 
 
 _MOTO_SERVER_SCRIPT = """
-import logging, sys
+import logging, os, sys
 from moto.server import ThreadedMotoServer
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
 server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
 server.start()
 print(server.get_host_and_port()[1], flush=True)
 sys.stdin.read()
-server.stop()
+os._exit(0)  # a graceful stop would wait for every idle keep-alive connection
 """
 
 

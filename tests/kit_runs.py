@@ -43,6 +43,8 @@ def run_pytest(
     """``python -m pytest ARGS`` in ``cwd``, with ``tests/`` importable for the broken stores."""
     report_path = cwd / "conformance-report.json"
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args]
+    if not any(arg.startswith("--conformance-examples") for arg in args):
+        command.append("--conformance-examples=10")  # the explicit sequences still run
     if report:
         command.append(f"--conformance-report={report_path}")
     environment = {**os.environ, **(env or {})}

@@ -91,12 +91,16 @@ class ServerProcess:
                 raise RuntimeError(f"the server did not listen within {timeout} s:\n{self.log()}")
             time.sleep(0.05)
 
-    def stop(self, timeout: float = 15.0) -> int:
-        """Graceful shutdown (SIGTERM), as a deployment restarts a server."""
+    def stop(self, timeout: float = 15.0) -> bool:
+        """Graceful shutdown (SIGTERM), as a deployment restarts a server; True when it went well.
+
+        uvicorn shuts down, then raises the signal again: a clean exit is 0 or -SIGTERM.
+        """
         process = self._running()
         process.send_signal(signal.SIGTERM)
         try:
-            return process.wait(timeout)
+            code = process.wait(timeout)
+            return code in (0, -signal.SIGTERM)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
@@ -195,6 +199,7 @@ def count_of(response: Any) -> int:
 def main(argv: Sequence[str] | None = None) -> None:
     sys.path.insert(0, str(REPO_ROOT))
     from mcp.server.auth.settings import AuthSettings
+    from pydantic import AnyHttpUrl
 
     from examples import counter_server
 
@@ -206,7 +211,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not auth:
         counter_server.serve(options)
         return
-    settings = AuthSettings(issuer_url="https://issuer.example.test", resource_server_url=None)
+    settings = AuthSettings(
+        issuer_url=AnyHttpUrl("https://issuer.example.test"), resource_server_url=None
+    )
     counter_server.serve(options, auth=settings, token_verifier=DemoTokenVerifier())
 
 

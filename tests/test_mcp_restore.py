@@ -32,7 +32,10 @@ from mcp.server.auth.settings import AuthSettings
 from mcp.server.lowlevel.server import Server
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from pydantic import AnyHttpUrl
 
+from conformance import SessionStoreContract
+from examples.counter_server import build_server
 from reference_stores import InMemorySessionStore, SessionData, SessionStoreError
 from reference_stores.mcp_restore import (
     APP_KEY,
@@ -121,18 +124,11 @@ class ObservedStore:
 
 
 def counter_app(store: Any, **options: Any) -> tuple[PersistentSessions, Any]:
+    """The counter example's server over ``store``; ``options`` for its app, auth and refresh."""
     refresh_interval = options.pop("refresh_interval", None)
     server_options = {key: options.pop(key) for key in ("auth", "token_verifier") if key in options}
     sessions = PersistentSessions(store, refresh_interval=refresh_interval)
-    mcp: MCPServer[Any] = MCPServer("counter", **server_options)
-
-    @mcp.tool()
-    async def increment(ctx: Context, by: int = 1) -> int:
-        state = await sessions.get_session_data(ctx)
-        count = int(state.get("count", 0)) + by
-        await sessions.update_session_data(ctx, {**state, "count": count})
-        return count
-
+    mcp = build_server(sessions, **server_options)
     return sessions, sessions.streamable_http_app(mcp, **options)
 
 
@@ -153,7 +149,9 @@ def run(scenario: Callable[[], Awaitable[None]]) -> None:
 
 def auth_options() -> dict[str, Any]:
     return {
-        "auth": AuthSettings(issuer_url="https://issuer.example.test", resource_server_url=None),
+        "auth": AuthSettings(
+            issuer_url=AnyHttpUrl("https://issuer.example.test"), resource_server_url=None
+        ),
         "token_verifier": DemoTokenVerifier(),
     }
 
@@ -460,6 +458,56 @@ def test_tool_state_helpers_need_a_stored_session() -> None:
     run(scenario)
 
 
+def test_a_low_level_server_is_restored_too() -> None:
+    import mcp_types
+    from mcp.server.context import ServerRequestContext
+
+    async def scenario() -> None:
+        store = InMemorySessionStore()
+
+        def build() -> tuple[PersistentSessions, Any]:
+            sessions = PersistentSessions(store)
+
+            async def call_tool(
+                ctx: ServerRequestContext[Any, Any], params: mcp_types.CallToolRequestParams
+            ) -> mcp_types.CallToolResult:
+                state = await sessions.get_session_data(ctx)
+                seen = [*state.get("seen", []), params.name]
+                await sessions.update_session_data(ctx, {"seen": seen})
+                return mcp_types.CallToolResult(
+                    content=[mcp_types.TextContent(type="text", text=",".join(seen))]
+                )
+
+            server: Server[Any] = Server("low-level", on_call_tool=call_tool)
+            return sessions, sessions.streamable_http_app(server)
+
+        async def call(http: httpx2.AsyncClient, session_id: str, name: str) -> str:
+            request = {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "tools/call",
+                "params": {"name": name, "arguments": {}},
+            }
+            response = await http.post(URL, json=request, headers=headers(None, session_id))
+            return str(response_message(response)["result"]["content"][0]["text"])
+
+        for round_number in range(2):
+            sessions, app = build()
+            async with (
+                sessions.session_manager.run(),
+                httpx2.AsyncClient(
+                    transport=httpx2.ASGITransport(app=app), base_url=BASE_URL
+                ) as http,
+            ):
+                if round_number == 0:
+                    session_id = await open_raw_session(http, URL, None)
+                    assert await call(http, session_id, "a") == "a"
+                else:
+                    assert await call(http, session_id, "b") == "a,b"
+
+    run(scenario)
+
+
 def test_refresh_interval_must_be_shorter_than_the_ttl() -> None:
     with pytest.raises(ValueError, match="shorter than the store's ttl_seconds"):
         PersistentSessions(InMemorySessionStore(ttl_seconds=10), refresh_interval=10)
@@ -467,6 +515,25 @@ def test_refresh_interval_must_be_shorter_than_the_ttl() -> None:
         PersistentSessions(InMemorySessionStore(), refresh_interval=0)
     assert PersistentSessions(InMemorySessionStore(ttl_seconds=50)).refresh_interval == 5
     assert PersistentSessions(InMemorySessionStore()).refresh_interval == 60
+
+
+# --- the custom store example ---------------------------------------------------------------
+
+
+class TestCustomStoreExampleContract(SessionStoreContract):
+    """examples/custom_store.py, as ``pytest --store=examples.custom_store:JSONFileSessionStore``."""
+
+    @pytest.fixture
+    def session_store_factory(self, tmp_path: Path) -> Any:
+        from examples.custom_store import JSONFileSessionStore
+
+        return functools.partial(JSONFileSessionStore, tmp_path / "sessions.json")
+
+    @pytest.fixture
+    def failing_session_store_factory(self, tmp_path: Path) -> Any:
+        from examples.custom_store import JSONFileSessionStore
+
+        return functools.partial(JSONFileSessionStore, tmp_path / "missing" / "sessions.json")
 
 
 # --- end to end: real server processes --------------------------------------------------------

@@ -560,7 +560,7 @@ def example_verdicts(tmp_path_factory: pytest.TempPathFactory) -> KitRun:
         tmp_path_factory.mktemp("node-example"),
         f"--store={label(EXAMPLE)}",
         "--conformance-race-rounds=5",
-        "--conformance-examples=20",
+        "--conformance-examples=10",
         "-q",
     )
 

@@ -210,6 +210,8 @@ def test_bad_options_are_refused() -> None:
     url = "postgresql://127.0.0.1:1/x"
     with pytest.raises(ValueError, match="ttl_seconds"):
         PostgresSessionStore(url, ttl_seconds=0)
+    with pytest.raises(ValueError, match="ttl_seconds must be at most"):
+        PostgresSessionStore(url, ttl_seconds=1e12)
     with pytest.raises(ValueError, match="pool_timeout"):
         PostgresSessionStore(url, pool_timeout=0)
     with pytest.raises(ValueError, match="min_size"):
@@ -300,6 +302,54 @@ def test_data_is_kept_as_json_text_with_nul_escaped(database_url: str, table: st
     assert "\U0001f600" in stored[0]
 
 
+@pytest.fixture
+def database_with_encoding(database_url: str) -> Iterator[Callable[[str], str]]:
+    """Make databases with a given encoding on the server; each is dropped afterwards."""
+    made: list[str] = []
+
+    def make(encoding: str) -> str:
+        name = f"mcp_sessions_test_{RUN_TAG}_{uuid.uuid4().hex[:8]}"
+        sql(
+            database_url,
+            f"CREATE DATABASE \"{name}\" ENCODING '{encoding}' "
+            "LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0",
+        )
+        made.append(name)
+        return psycopg.conninfo.make_conninfo(database_url, dbname=name)
+
+    yield make
+    for name in made:
+        sql(database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_a_sql_ascii_database_keeps_every_character(
+    database_with_encoding: Callable[[str], str],
+) -> None:
+    url = database_with_encoding("SQL_ASCII")
+    data = {"k\x00\x1f": "é\U0001f600\x00\u2028", "nested": [{"ü": True}]}
+
+    async def scenario() -> Any:
+        async with open_postgres_store(url, table="sessions") as store:
+            await store.create_session("a", data)
+            return await store.get_session("a")
+
+    assert run(scenario()).data == data
+
+
+def test_a_database_that_cannot_hold_all_unicode_is_refused_up_front(
+    database_with_encoding: Callable[[str], str],
+) -> None:
+    url = database_with_encoding("LATIN1")
+
+    async def scenario() -> None:
+        with pytest.raises(SessionStoreError, match="encoding is LATIN1"):
+            async with open_postgres_store(url, table="sessions"):
+                pass
+
+    run(scenario())
+    assert sql(url, "SELECT to_regclass('sessions')") == [(None,)]
+
+
 # --- clocks ------------------------------------------------------------------------------------
 
 
@@ -320,6 +370,26 @@ def test_a_given_clock_decides_timestamps_and_expiry(database_url: str, table: s
             assert await store.session_exists("c") is False
 
     run(scenario())
+
+
+@pytest.mark.parametrize("ttl_seconds", [0.001, 1.5, 40 * 86400, 5000 * 365 * 86400])
+def test_any_ttl_lands_exactly_in_the_expiry(
+    database_url: str, table: str, ttl_seconds: float
+) -> None:
+    start = 1_900_000_000.25
+
+    async def scenario() -> Any:
+        async with open_postgres_store(
+            database_url, table=table, ttl_seconds=ttl_seconds, clock=lambda: start
+        ) as store:
+            await store.create_session("t", {})
+            return await store.get_session("t")
+
+    seen = run(scenario())
+    expiry_ms = 1_900_000_000_250 + round(ttl_seconds * 1000)
+    assert seen.ttl == expiry_ms // 1000
+    (stored,) = sql(database_url, f'SELECT extract(epoch FROM expires_at)::numeric FROM "{table}"')
+    assert stored[0] * 1000 == expiry_ms
 
 
 def test_without_a_clock_the_server_clock_decides(database_url: str, table: str) -> None:

@@ -24,6 +24,10 @@ PROVEN_ELSEWHERE = {
         "test_suite_catches_broken_stores.py",
         "test_backend_errors_turned_into_none_fail_err_backend",
     ),
+    "MODEL-SEQUENCES": (
+        "test_model_based.py",
+        "test_a_merging_store_fails_model_sequences_with_a_runnable_repro",
+    ),
 }
 # Invisible through the interface: checked on raw records by the text-backed stores' own tests.
 CHECKED_BY_STORE_TESTS = {"TIME-TEXT-FORMAT"}

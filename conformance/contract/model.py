@@ -15,7 +15,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import HypothesisException
 
@@ -66,6 +66,36 @@ def _mark_writes(ops: list[Operation]) -> list[Operation]:
             argument = {"data": {**argument["data"], f"write{index}": True}}
         marked.append((kind, slot, argument))
     return marked
+
+
+def explicit_sequences(with_clock: bool) -> list[list[Operation]]:
+    """Sequences every run tries first: the classic mistakes, found whatever the random draw."""
+    writes: list[Operation] = [
+        ("create_session", 0, {"a": 1, "n": [True, 0.5]}),
+        ("update_session", 0, {"data": {"b": 2}}),
+        ("update_session", 0, {}),
+        ("update_session", 1, {"data": {"c": 3}}),
+        ("create_session", 0, {"d": 4}),
+        ("delete_session", 0, None),
+        ("update_session", 0, {"data": {"e": 5}}),
+        ("create_session", 0, None),
+    ]
+    sequences = [_mark_writes(writes)]
+    if with_clock:
+        timed: list[Operation] = [
+            ("create_session", 0, {"a": True}),
+            ("advance", 0, 4.0),
+            ("update_session", 0, {}),
+            ("advance", 0, MODEL_TTL_SECONDS - 0.5),
+            ("get_session", 0, None),
+            ("advance", 0, MODEL_TTL_SECONDS + 1.5),
+            ("session_exists", 0, None),
+            ("get_session", 0, None),
+            ("update_session", 0, {"data": {"x": 1}}),
+            ("create_session", 0, {"y": 2}),
+        ]
+        sequences.append(_mark_writes(timed))
+    return sequences
 
 
 @dataclass
@@ -201,7 +231,13 @@ def repro_script(
     module = getattr(factory, "__module__", "your_module")
     name = getattr(factory, "__qualname__", "YourStore").split(".")[0]
     ttl: Any = MODEL_TTL_SECONDS if with_clock else (None if builder.accepts_ttl else UNSET)
-    lines = ["import asyncio", "import time", "", f"from {module} import {name}", ""]
+    lines = ["import asyncio", "import time", ""]
+    # A factory not importable by name (a node: target) says how to rebuild it.
+    rebuild = getattr(factory, "conformance_repro", None)
+    if isinstance(rebuild, tuple) and len(rebuild) == 2:
+        lines += [str(rebuild[0]), "", f"{name} = {rebuild[1]}", ""]
+    else:
+        lines += [f"from {module} import {name}", ""]
     if with_clock:
         lines += ["now = [round(time.time(), 3)]", "clock = lambda: now[0]", ""]
     lines += [
@@ -215,6 +251,10 @@ def repro_script(
         "",
         "async def main():",
         f"    store = {builder.call_text(ttl_seconds=ttl, clock=with_clock)}",
+        "    if hasattr(store, '__await__'):",
+        "        store = await store",
+        "    if not hasattr(store, 'get_session') and hasattr(store, '__aenter__'):",
+        "        store = await store.__aenter__()",
     ]
     for step, (op, slot, argument) in enumerate(ops[: failure.step + 1]):
         if op == "advance":
@@ -245,7 +285,7 @@ class ModelClauses:
             derandomize=False,
             print_blob=False,
             report_multiple_bugs=False,
-            phases=[Phase.generate, Phase.shrink],
+            phases=[Phase.explicit, Phase.generate, Phase.shrink],
             suppress_health_check=list(HealthCheck),
         )
         @given(ops=operations(with_clock))
@@ -257,6 +297,8 @@ class ModelClauses:
                 failures.append((ops, ids, mismatch))
                 raise
 
+        for sequence in explicit_sequences(with_clock):
+            check = example(ops=sequence)(check)
         try:
             await asyncio.to_thread(check)
         except Mismatch:

@@ -430,6 +430,8 @@ class StoreBackedSessionManager(StreamableHTTPSessionManager):
         self, session_id: str, params: Mapping[str, Any] | None, result: HandlerResult
     ) -> None:
         """Store what a restored session needs, as the opening ``initialize`` succeeds."""
+        if session_id in self._refreshed_at:
+            return  # recorded already (a repeated initialize)
         client_params = InitializeRequestParams.model_validate(params or {}, by_name=False)
         record = RestoreRecord(
             protocol_version=_negotiated_version(client_params, result),
@@ -494,8 +496,9 @@ def _requestor(scope: Scope) -> AuthorizationContext | None:
 
 
 def _is_ending(transport: StreamableHTTPServerTransport) -> bool:
+    # Only the idle timeout: a transport terminated by a DELETE is left to the SDK's 404.
     idle_scope = transport.idle_scope
-    return transport.is_terminated or (idle_scope is not None and idle_scope.cancel_called)
+    return idle_scope is not None and idle_scope.cancel_called
 
 
 def _json_error(message: str, status_code: int) -> Response:
