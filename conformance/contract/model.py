@@ -89,8 +89,8 @@ def explicit_sequences(with_clock: bool) -> list[list[Operation]]:
             ("advance", 0, MODEL_TTL_SECONDS - 0.5),
             ("get_session", 0, None),
             ("advance", 0, MODEL_TTL_SECONDS + 1.5),
-            ("session_exists", 0, None),
             ("get_session", 0, None),
+            ("session_exists", 0, None),
             ("update_session", 0, {"data": {"x": 1}}),
             ("create_session", 0, {"y": 2}),
         ]
