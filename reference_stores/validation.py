@@ -82,7 +82,7 @@ def validate_data(data: object) -> dict[str, Any]:
         raise TypeError(
             f"session data must be a JSON object (a mapping), not {type(data).__name__}"
         )
-    return _copy_object(data, "data", 1)
+    return _copy_checked(data)
 
 
 def validate_updates(updates: object) -> dict[str, Any] | None:
@@ -101,63 +101,92 @@ def validate_updates(updates: object) -> dict[str, Any] | None:
         raise TypeError(
             f"updates['data'] must be a JSON object (a mapping), not {type(new_data).__name__}"
         )
-    return _copy_object(new_data, "data", 1)
+    return _copy_checked(new_data)
 
 
-def _copy_object(value: Mapping[Any, Any], path: str, depth: int) -> dict[str, Any]:
+class _Refused(Exception):
+    """A value outside JSON; the path to it is collected only on the way out."""
+
+    def __init__(self, error: type[Exception], message: str) -> None:
+        self.error = error
+        self.message = message
+        self.path: list[str] = []
+
+
+def _copy_checked(data: Mapping[Any, Any]) -> dict[str, Any]:
+    try:
+        return _copy_object(data, 1)
+    except _Refused as refused:
+        where = "data" + "".join(reversed(refused.path))
+        raise refused.error(f"{where}: {refused.message}") from None
+
+
+def _copy_object(value: Mapping[Any, Any], depth: int) -> dict[str, Any]:
     if depth > MAX_DEPTH:
-        raise ValueError(f"{path}: nested deeper than {MAX_DEPTH} levels")
+        raise _Refused(ValueError, f"nested deeper than {MAX_DEPTH} levels")
     copy: dict[str, Any] = {}
     for key, item in value.items():
-        if not isinstance(key, str):
-            raise TypeError(f"{path}: object keys must be str, found {type(key).__name__} {key!r}")
-        _check_text(key, path)
-        copy[str(key)] = _copy_value(item, f"{path}[{key!r}]", depth)
+        if type(key) is not str:
+            if not isinstance(key, str):
+                raise _Refused(
+                    TypeError, f"object keys must be str, found {type(key).__name__} {key!r}"
+                )
+            key = str(key)
+        _check_text(key)
+        try:
+            copy[key] = _copy_value(item, depth)
+        except _Refused as refused:
+            refused.path.append(f"[{key!r}]")
+            raise
     return copy
 
 
-def _copy_value(value: Any, path: str, depth: int) -> Any:
+def _copy_value(value: Any, depth: int) -> Any:
     # Exact types first: they are nearly all values, and bool must not pass as int.
     kind = type(value)
-    if value is None or kind is bool:
+    if value is None or kind is bool or kind is int:
         return value
     if kind is str:
-        _check_text(value, path)
-        return value
-    if kind is int:
+        _check_text(value)
         return value
     if kind is float:
         if not math.isfinite(value):
-            raise ValueError(f"{path}: {value!r} is not a JSON number")
+            raise _Refused(ValueError, f"{value!r} is not a JSON number")
         return value
     if isinstance(value, Mapping):
-        return _copy_object(value, path, depth + 1)
+        return _copy_object(value, depth + 1)
     if isinstance(value, list):
         if depth + 1 > MAX_DEPTH:
-            raise ValueError(f"{path}: nested deeper than {MAX_DEPTH} levels")
-        return [
-            _copy_value(item, f"{path}[{index}]", depth + 1) for index, item in enumerate(value)
-        ]
+            raise _Refused(ValueError, f"nested deeper than {MAX_DEPTH} levels")
+        copy = []
+        for index, item in enumerate(value):
+            try:
+                copy.append(_copy_value(item, depth + 1))
+            except _Refused as refused:
+                refused.path.append(f"[{index}]")
+                raise
+        return copy
     if isinstance(value, bool):
         return bool(value)
     if isinstance(value, str):
-        _check_text(value, path)
+        _check_text(value)
         return str(value)
     if isinstance(value, int):
         return int(value)
     if isinstance(value, float):
-        return _copy_value(float(value), path, depth)
-    raise TypeError(f"{path}: {kind.__name__} is not a JSON type")
+        return _copy_value(float(value), depth)
+    raise _Refused(TypeError, f"{kind.__name__} is not a JSON type")
 
 
-def _check_text(text: str, path: str) -> None:
+def _check_text(text: str) -> None:
     if not text.isascii():
         try:
             text.encode("utf-8")
         except UnicodeEncodeError as error:
-            raise ValueError(
-                f"{path}: a string holds a lone surrogate U+{ord(text[error.start]):04X}, "
-                "which is not Unicode text"
+            raise _Refused(
+                ValueError,
+                f"a string holds a lone surrogate U+{ord(text[error.start]):04X}, "
+                "which is not Unicode text",
             ) from None
 
 

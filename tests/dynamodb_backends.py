@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,6 +34,7 @@ from reference_stores.dynamodb import new_boto3_session
 __all__ = [
     "AWS_TEST_ENVIRONMENT",
     "ServerProcess",
+    "atomic_moto_mock",
     "client_for",
     "delete_table",
     "dynalite_server",
@@ -111,15 +113,48 @@ def delete_table(client: Any, table_name: str) -> None:
 
 
 _MOTO_SERVER_SCRIPT = """
-import logging, os, sys
+import logging, os, sys, threading
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.server import ThreadedMotoServer
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
+# moto handles requests in parallel threads with no lock, so its conditional writes
+# are not atomic; DynamoDB's are. One request at a time restores that.
+serve = DomainDispatcherApplication.__call__
+one_at_a_time = threading.Lock()
+def atomic(self, environ, start_response):
+    with one_at_a_time:
+        return serve(self, environ, start_response)
+DomainDispatcherApplication.__call__ = atomic
 server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
 server.start()
 print(server.get_host_and_port()[1], flush=True)
 sys.stdin.read()
 os._exit(0)  # a graceful stop would wait for every idle keep-alive connection
 """
+
+
+@contextlib.contextmanager
+def atomic_moto_mock() -> Iterator[None]:
+    """moto's in-process mock, handling one request at a time.
+
+    moto runs each request in the caller's thread with no lock, so two conditional
+    writes racing in threads can both pass their condition: a race DynamoDB never
+    has (its conditional writes are atomic). The store's own atomicity rests on
+    those conditions, so the tests give the mock the same guarantee.
+    """
+    from moto import mock_aws
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    process = BotocoreStubber.process_request
+    lock = threading.Lock()
+
+    def one_at_a_time(self: Any, request: Any) -> Any:
+        with lock:
+            return process(self, request)
+
+    with pytest.MonkeyPatch.context() as patch, mock_aws():
+        patch.setattr(BotocoreStubber, "process_request", one_at_a_time)
+        yield
 
 
 @contextlib.contextmanager

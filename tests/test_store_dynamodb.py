@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError, EndpointConnectionError
-from moto import mock_aws
 
 from conformance import SessionStoreContract
 from reference_stores import SessionExistsError, SessionStoreError
@@ -37,6 +36,7 @@ try:  # tests/ as a package or as a plain folder on sys.path
     from .dynamodb_backends import (
         AWS_REDIRECTING_VARIABLES,
         AWS_TEST_ENVIRONMENT,
+        atomic_moto_mock,
         client_for,
         delete_table,
         dynalite_server,
@@ -51,6 +51,7 @@ except ImportError:
     from dynamodb_backends import (  # type: ignore[no-redef]
         AWS_REDIRECTING_VARIABLES,
         AWS_TEST_ENVIRONMENT,
+        atomic_moto_mock,
         client_for,
         delete_table,
         dynalite_server,
@@ -141,7 +142,7 @@ class Backend:
 @pytest.fixture(scope="module")
 def in_process_moto() -> Iterator[None]:
     """moto's mock for this module's tests; requests to loopback endpoints pass through it."""
-    with mock_aws():
+    with atomic_moto_mock():
         yield
 
 

@@ -697,6 +697,7 @@ class ThrowawayPostgres:
             "postgres",
             "-E",
             "UTF8",
+            "--locale=C",  # exists everywhere and fits any encoding
             "--no-sync",
         )
 
