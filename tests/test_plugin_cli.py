@@ -30,10 +30,10 @@ def test_the_report_file_has_a_verdict_per_clause(tmp_path: Path) -> None:
     assert report["spec_version"] == "1.0"
     assert report["kit_version"]
     assert report["stores"] == [{"store": "memory", "source": "--store"}]
-    assert report["settings"]["examples"] == 60
+    assert report["settings"]["examples"] == 10  # kit_runs asks for 10
     assert report["settings"]["race_rounds"] == 20
     assert (
-        "races: 20 rounds of 8 concurrent calls; MODEL-SEQUENCES: 60 generated sequences"
+        "races: 20 rounds of 8 concurrent calls; MODEL-SEQUENCES: 10 generated sequences"
         in run.output
     )
     rows = {row["clause"]: row for row in report["results"]}

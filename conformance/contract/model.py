@@ -98,12 +98,18 @@ def explicit_sequences(with_clock: bool) -> list[list[Operation]]:
     return sequences
 
 
+EXPIRY_SLACK_MS = 1000
+"""TTL-WINDOW: a session may outlive its TTL by up to a second, so either answer is right then."""
+
+
 @dataclass
 class _Session:
     data: dict[str, Any]
     created_ms: int
     updated_ms: int
     expires_ms: int | None
+    unsure: bool = False
+    """An update reached it inside the expiry window: the next read tells whether it took."""
 
 
 @dataclass
@@ -113,11 +119,26 @@ class Model:
     ttl_ms: int | None
     sessions: dict[str, _Session] = field(default_factory=dict)
 
-    def live(self, key: str, now_ms: int) -> _Session | None:
+    def lookup(self, key: str, now_ms: int) -> tuple[_Session | None, bool]:
+        """The session the contract expects, and whether the contract leaves no choice."""
         session = self.sessions.get(key)
-        if session is not None and session.expires_ms is not None and session.expires_ms <= now_ms:
-            return None
-        return session
+        if session is None:
+            return None, True
+        if session.unsure:
+            return session, False
+        if session.expires_ms is None or now_ms < session.expires_ms:
+            return session, True
+        if now_ms >= session.expires_ms + EXPIRY_SLACK_MS:
+            del self.sessions[key]
+            return None, True
+        return session, False
+
+    def settle(self, key: str, live: bool) -> None:
+        """Follow the store's answer inside the window."""
+        if live:
+            self.sessions[key].unsure = False
+        else:
+            self.sessions.pop(key, None)
 
 
 class Mismatch(AssertionError):
@@ -156,11 +177,11 @@ async def _replay(
 async def _check_step(
     store: Any, model: Model, step: int, name: str, key: str, argument: Any, now: int, timed: bool
 ) -> None:
-    live = model.live(key, now)
+    session, certain = model.lookup(key, now)
     try:
         if name == "create_session":
             await store.create_session(key, argument)
-            if live is not None:
+            if session is not None and certain:
                 raise Mismatch(
                     step,
                     "create_session over a live session returned instead of raising SessionExistsError",
@@ -169,31 +190,42 @@ async def _check_step(
             model.sessions[key] = _Session(dict(argument or {}), now, now, expires)
         elif name == "update_session":
             await store.update_session(key, argument)
-            if live is not None:
-                live.updated_ms = max(live.updated_ms, now)
-                live.expires_ms = None if model.ttl_ms is None else live.updated_ms + model.ttl_ms
+            if session is not None:
+                session.updated_ms = max(session.updated_ms, now)
+                if model.ttl_ms is not None:
+                    session.expires_ms = session.updated_ms + model.ttl_ms
                 if "data" in argument:
-                    live.data = dict(argument["data"])
+                    session.data = dict(argument["data"])
+                session.unsure = not certain
         elif name == "delete_session":
             await store.delete_session(key)
             model.sessions.pop(key, None)
         elif name == "session_exists":
             exists = await store.session_exists(key)
-            if exists is not (live is not None):
+            if not certain:
+                model.settle(key, exists is True)
+            elif exists is not (session is not None):
                 raise Mismatch(
-                    step, f"session_exists returned {exists!r}; the model says {live is not None}"
+                    step,
+                    f"session_exists returned {exists!r}; the model says {session is not None}",
                 )
         elif name == "get_session":
             record = await store.get_session(key)
-            _compare_record(step, record, live, timed)
+            if not certain:
+                model.settle(key, record is not None)
+                if record is None:
+                    return
+            _compare_record(step, record, session, timed)
     except Mismatch:
         raise
     except Exception as error:
         if (
             name == "create_session"
-            and live is not None
+            and session is not None
             and matches_error(error, SessionExistsError)
         ):
+            if not certain:
+                model.settle(key, True)
             return
         raise Mismatch(step, f"{name} raised {type(error).__name__}: {error}") from error
 
