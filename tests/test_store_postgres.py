@@ -862,8 +862,15 @@ async def _go_away_and_come_back(
         assert time.monotonic() - began < 5
         assert isinstance(raised.value.__cause__, psycopg.OperationalError)
         assert str(raised.value).startswith("postgres: get_session failed")
-        await asyncio.sleep(0.5)
-        assert any(kind == "error" for at, kind, took in workload.outcomes if at + took >= gone_at)
+        # The workload's calls in flight fail too, each within its own timeouts.
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not any(
+            kind == "error" for at, kind, took in workload.outcomes if at + took >= gone_at
+        ):
+            await asyncio.sleep(0.1)
+        assert any(
+            kind == "error" for at, kind, took in workload.outcomes if at + took >= gone_at
+        ), "the workload saw no error within 5 s of the outage"
 
         await come_back()
         back_at = time.monotonic()
