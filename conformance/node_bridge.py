@@ -948,6 +948,8 @@ def node_store_target(
     open_node_store.__qualname__ = open_node_store.__name__ = export_name
     open_node_store.__module__ = label
     open_node_store.node_target = target  # type: ignore[attr-defined]
+    if target.export_info.get("realTime"):
+        open_node_store.accepts_clock = False  # type: ignore[attr-defined]
     open_node_store.conformance_repro = (  # type: ignore[attr-defined]
         "from conformance.node_bridge import node_store_target",
         f"node_store_target({str(module) + (':' + export if export else '')!r}, runner={runner!r})",

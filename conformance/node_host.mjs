@@ -225,7 +225,13 @@ async function load({ module, export: exportName }) {
     throw new BridgeError(`${exportLabel} of ${module} is ${describe(target)}, not a class or factory function`);
   }
   storeExport = target;
-  return { export: exportLabel, name: target.name || "", kind: constructsWithNew(target) ? "class" : "function" };
+  return {
+    export: exportLabel,
+    name: target.name || "",
+    kind: constructsWithNew(target) ? "class" : "function",
+    // A store whose backend expires sessions by its own clock cannot follow a fake Date.
+    realTime: target.expiresInRealTime === true,
+  };
 }
 
 function constructsWithNew(target) {

@@ -638,3 +638,13 @@ def test_the_javascript_sources_are_valid_for_node() -> None:
             [NODE, "--check", str(source)], capture_output=True, text=True, check=False
         )
         assert checked.returncode == 0, f"{source}: {checked.stderr}"
+
+
+def test_a_store_that_expires_in_real_time_is_judged_without_the_fake_clock(tmp_path: Path) -> None:
+    target = f"node:{Path(__file__).parent / 'js_stores' / 'real-time-store.mjs'}"
+    run = run_pytest(tmp_path, f"--store={target}", "-k", "ttl or expired or refresh")
+    assert run.returncode == 0, run.output[-3000:]
+    assert "TTL clauses: real time" in run.output
+    statuses = run.statuses(target)
+    for clause in ("TTL-WINDOW", "GET-EXPIRED", "UPDATE-TTL-RESTART", "GET-NO-REFRESH"):
+        assert statuses[clause] == "pass"
