@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import sqlite3
 import tempfile
@@ -37,6 +38,7 @@ CONCURRENT = False
 
 DATA = {"user": "alice", "scopes": ["read", "write"], "count": 3, "ok": True}
 DATA_JSON = dump_json(DATA)
+"""Rows seeded before a run; the raw writes serialize per call, as any real caller must."""
 TTL_MS = 3_600_000
 LIVE = "(expires_at_ms IS NULL OR expires_at_ms > ?)"
 HOT_ID = "hot"
@@ -48,7 +50,7 @@ def _insert(connection: sqlite3.Connection, prefix: str, index: int) -> int:
     now = now_ms(time.time)
     return connection.execute(
         f"INSERT INTO {TABLE} VALUES (?, ?, ?, ?, ?)",
-        (f"{prefix}{index}", now, now, now + TTL_MS, DATA_JSON),
+        (f"{prefix}{index}", now, now, now + TTL_MS, json.dumps(DATA)),
     ).rowcount
 
 
@@ -72,7 +74,7 @@ def _update(connection: sqlite3.Connection, prefix: str, index: int) -> int:
     return connection.execute(
         f"UPDATE {TABLE} SET updated_at_ms = ?, expires_at_ms = ?, data_json = ? "
         f"WHERE session_id = ? AND {LIVE}",
-        (now, now + TTL_MS, DATA_JSON, prefix + HOT_ID, now),
+        (now, now + TTL_MS, json.dumps(DATA), prefix + HOT_ID, now),
     ).rowcount
 
 
