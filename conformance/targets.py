@@ -6,7 +6,6 @@ import contextlib
 import importlib
 import inspect
 import json
-import os
 from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -254,7 +253,3 @@ async def close_store(store: object) -> None:
         result = closer()
         if inspect.isawaitable(result):
             await result
-
-
-def environment_target() -> str | None:
-    return os.environ.get("MCP_SESSION_STORE") or None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import math
 import secrets
-import string
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
@@ -119,10 +118,7 @@ class Trial:
         self.use_ttl = use_ttl
         self.level_override: str | None = None
         self.failing_builder: StoreBuilder | None = None
-
-    @property
-    def real_time(self) -> bool:
-        return self.clock is None
+        self._start = 0.0
 
     async def open(self, *, ttl_seconds: Any = UNSET, name: str | None = None) -> Any:
         """A new store object built from the target (with the trial's clock when it takes one)."""
@@ -180,8 +176,6 @@ class Trial:
     async def sleep(self, seconds: float) -> None:
         await self.sleep_until(self.now() + seconds)
 
-    _start: float = 0.0
-
     def start(self) -> None:
         self._start = self.now()
 
@@ -214,6 +208,3 @@ class Trial:
 
 def _utc(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, timezone.utc)
-
-
-ID_LETTERS = string.ascii_letters
