@@ -58,7 +58,6 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal, InvalidOperation
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -67,6 +66,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.loaders import Loader, create_loader
 
+from .base import ReferenceStore, ttl_ms_from_seconds
 from .errors import BackendErrors, SessionExistsError, SessionStoreError
 from .interface import SessionData
 from .validation import (
@@ -79,7 +79,6 @@ from .validation import (
     now_ms,
     validate_data,
     validate_session_id,
-    validate_ttl_seconds,
     validate_updates,
 )
 
@@ -153,7 +152,7 @@ _UPDATE_CONDITION_EXACT = f"{_LIVE} AND updatedAt = :seen"
 _MAX_UPDATE_ATTEMPTS = 16
 
 
-class DynamoDBSessionStore:
+class DynamoDBSessionStore(ReferenceStore):
     """A conforming session store on a DynamoDB table in LeanMCP's format.
 
     Options as LeanMCP's: ``table_name`` (else ``$DYNAMODB_TABLE_NAME``, else
@@ -192,9 +191,7 @@ class DynamoDBSessionStore:
         read_timeout: float = 10.0,
         max_attempts: int = 3,
     ) -> None:
-        ttl = validate_ttl_seconds(ttl_seconds)
-        # Rounded up to whole ms so a session is never live for less than ttl_seconds.
-        self._ttl_ms: int | None = None if ttl is None else -(-round(ttl * 1_000_000) // 1000)
+        self._ttl_ms = ttl_ms_from_seconds(ttl_seconds)
         table = table_name or os.environ.get("DYNAMODB_TABLE_NAME") or DEFAULT_TABLE_NAME
         if not isinstance(table, str):
             raise TypeError(f"table_name must be a str, not {type(table).__name__}")
@@ -241,10 +238,6 @@ class DynamoDBSessionStore:
     def table_name(self) -> str:
         return self._table
 
-    @property
-    def ttl_seconds(self) -> float | None:
-        return None if self._ttl_ms is None else self._ttl_ms / 1000
-
     def close(self) -> None:
         """Stop the thread pool, and close the client if this store built it."""
         if self._closed:
@@ -256,17 +249,6 @@ class DynamoDBSessionStore:
 
     async def aclose(self) -> None:
         self.close()
-
-    async def __aenter__(self) -> DynamoDBSessionStore:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def ensure_table(self) -> bool:
         """Create the table if it is missing (see ``create_table``); True if it was created."""

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .base import ReferenceStore, ttl_ms_from_seconds
 from .errors import SessionExistsError
 from .interface import SessionData
 from .validation import (
@@ -16,7 +17,6 @@ from .validation import (
     now_ms,
     validate_data,
     validate_session_id,
-    validate_ttl_seconds,
     validate_updates,
 )
 
@@ -31,7 +31,7 @@ class _Record:
     data: dict[str, Any]
 
 
-class InMemorySessionStore:
+class InMemorySessionStore(ReferenceStore):
     """A conforming store kept in memory, with LeanMCP's ``clear()`` and ``size``.
 
     Every method runs without awaiting anything, so each one is atomic on the
@@ -42,13 +42,9 @@ class InMemorySessionStore:
     """Each store object holds its own sessions: a second instance sees none of them."""
 
     def __init__(self, ttl_seconds: float | None = None, clock: Clock | None = None) -> None:
-        self._ttl_ms = _ttl_ms(validate_ttl_seconds(ttl_seconds))
+        self._ttl_ms = ttl_ms_from_seconds(ttl_seconds)
         self._clock: Clock = clock if clock is not None else default_clock
         self._records: dict[str, _Record] = {}
-
-    @property
-    def ttl_seconds(self) -> float | None:
-        return None if self._ttl_ms is None else self._ttl_ms / 1000
 
     @property
     def size(self) -> int:
@@ -115,8 +111,3 @@ class InMemorySessionStore:
 
     def _expiry(self, written_ms: int) -> int | None:
         return None if self._ttl_ms is None else written_ms + self._ttl_ms
-
-
-def _ttl_ms(ttl_seconds: float | None) -> int | None:
-    # Rounded up so a session is never live for less than ttl_seconds.
-    return None if ttl_seconds is None else -(-round(ttl_seconds * 1_000_000) // 1000)

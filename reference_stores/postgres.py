@@ -28,7 +28,6 @@ import os
 import re
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from types import TracebackType
 from typing import Any, Final
 
 import psycopg
@@ -37,6 +36,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import TupleRow, tuple_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from .base import ReferenceStore, ttl_ms_from_seconds
 from .errors import BackendErrors, SessionExistsError, SessionStoreError
 from .interface import SessionData
 from .validation import (
@@ -47,7 +47,6 @@ from .validation import (
     now_ms,
     validate_data,
     validate_session_id,
-    validate_ttl_seconds,
     validate_updates,
 )
 
@@ -80,7 +79,7 @@ Connection = psycopg.AsyncConnection[TupleRow]
 Pool = AsyncConnectionPool[Any]
 
 
-class PostgresSessionStore:
+class PostgresSessionStore(ReferenceStore):
     """A conforming store in one PostgreSQL table, shared by every store object that uses it.
 
     Build it from a DSN (``DATABASE_URL`` when ``dsn`` and ``pool`` are both
@@ -124,10 +123,11 @@ class PostgresSessionStore:
         :param max_size: connections the own pool may open.
         :param pool_options: further ``AsyncConnectionPool`` keyword arguments (own pool only).
         """
-        ttl = validate_ttl_seconds(ttl_seconds)
-        self._ttl_ms = None if ttl is None else -(-round(ttl * 1_000_000) // 1000)
+        self._ttl_ms = ttl_ms_from_seconds(ttl_seconds)
         if self._ttl_ms is not None and self._ttl_ms > _MAX_TTL_MS:
-            raise ValueError(f"ttl_seconds must be at most {_MAX_TTL_MS // 1000}, not {ttl}")
+            raise ValueError(
+                f"ttl_seconds must be at most {_MAX_TTL_MS // 1000}, not {ttl_seconds}"
+            )
         self._clock = clock
         self._schema_name, self._table_name = _parse_table(table)
         self._pool_timeout = _positive("pool_timeout", pool_timeout)
@@ -189,10 +189,6 @@ class PostgresSessionStore:
     def table(self) -> str:
         """The table as written in SQL (quoted, schema-qualified when given)."""
         return self._table_sql
-
-    @property
-    def ttl_seconds(self) -> float | None:
-        return None if self._ttl_ms is None else self._ttl_ms / 1000
 
     @property
     def pool(self) -> Pool:
@@ -279,14 +275,6 @@ class PostgresSessionStore:
     async def __aenter__(self) -> PostgresSessionStore:
         await self.open()
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def create_schema(self) -> None:
         """Create the table and its expiry index unless they exist (safe to run concurrently).

@@ -26,7 +26,6 @@ import json
 import os
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
-from types import TracebackType
 from typing import Any, Union
 
 from redis.asyncio import Redis
@@ -35,6 +34,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError, RedisClusterException, RedisError
 
+from .base import ReferenceStore, ttl_ms_from_seconds
 from .errors import BackendErrors, SessionExistsError, SessionStoreError
 from .interface import SessionData
 from .validation import (
@@ -102,7 +102,7 @@ return 1
 UPDATE_SCRIPT_SHA = hashlib.sha1(UPDATE_SCRIPT.encode()).hexdigest()
 
 
-class RedisSessionStore:
+class RedisSessionStore(ReferenceStore):
     """A conforming session store on ``redis.asyncio``, for one server or a Redis Cluster.
 
     Give it a client (``redis.asyncio.Redis`` or ``redis.asyncio.cluster.RedisCluster``),
@@ -142,8 +142,7 @@ class RedisSessionStore:
                 or not timeout > 0
             ):
                 raise ValueError(f"{name} must be a positive number of seconds, not {timeout!r}")
-        # Rounded up so a session is never live for less than ttl_seconds.
-        self._ttl_ms: int | None = None if ttl is None else -(-round(ttl * 1_000_000) // 1000)
+        self._ttl_ms = ttl_ms_from_seconds(ttl)
         self._ttl_arg = "" if self._ttl_ms is None else str(self._ttl_ms)
         self._key_prefix = key_prefix
         self._client: AnyRedis
@@ -191,10 +190,6 @@ class RedisSessionStore:
     def key_prefix(self) -> str:
         return self._key_prefix
 
-    @property
-    def ttl_seconds(self) -> float | None:
-        return None if self._ttl_ms is None else self._ttl_ms / 1000
-
     def key_for(self, session_id: str) -> str:
         """The Redis key holding ``session_id``'s record."""
         return self._key_prefix + validate_session_id(session_id)
@@ -204,17 +199,6 @@ class RedisSessionStore:
         if self._owns_client and not self._closed:
             self._closed = True
             await self._client.aclose()
-
-    async def __aenter__(self) -> RedisSessionStore:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def session_exists(self, session_id: str) -> bool:
         key = self._key_prefix + validate_session_id(session_id)

@@ -18,9 +18,9 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
-from types import TracebackType
 from typing import Any, TypeVar
 
+from .base import ReferenceStore, ttl_ms_from_seconds
 from .errors import BackendErrors, SessionExistsError, SessionStoreError
 from .interface import SessionData
 from .validation import (
@@ -31,7 +31,6 @@ from .validation import (
     now_ms,
     validate_data,
     validate_session_id,
-    validate_ttl_seconds,
     validate_updates,
 )
 
@@ -130,7 +129,7 @@ def default_path() -> str:
     return os.environ.get(DEFAULT_PATH_ENV) or DEFAULT_FILENAME
 
 
-class SQLiteSessionStore:
+class SQLiteSessionStore(ReferenceStore):
     """A conforming store in one SQLite table, usable by several processes at once.
 
     ``path`` is the database file (created with its table when missing);
@@ -163,7 +162,7 @@ class SQLiteSessionStore:
                 f"SQLiteSessionStore needs SQLite {'.'.join(map(str, _MIN_SQLITE))} or newer, "
                 f"this Python has {sqlite3.sqlite_version}"
             )
-        self._ttl_ms = _ttl_ms(validate_ttl_seconds(ttl_seconds))
+        self._ttl_ms = ttl_ms_from_seconds(ttl_seconds)
         self._clock: Clock = clock if clock is not None else default_clock
         if isinstance(busy_timeout_seconds, bool) or not isinstance(
             busy_timeout_seconds, (int, float)
@@ -198,10 +197,6 @@ class SQLiteSessionStore:
 
     def __repr__(self) -> str:
         return f"SQLiteSessionStore({self.path!r}, ttl_seconds={self.ttl_seconds!r})"
-
-    @property
-    def ttl_seconds(self) -> float | None:
-        return None if self._ttl_ms is None else self._ttl_ms / 1000
 
     async def session_exists(self, session_id: str) -> bool:
         key = validate_session_id(session_id)
@@ -265,17 +260,6 @@ class SQLiteSessionStore:
         await asyncio.get_running_loop().run_in_executor(
             None, _join_all, self._writer, self._reader
         )
-
-    async def __aenter__(self) -> SQLiteSessionStore:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 # -- run in a connection's own thread ----------------------------------------
@@ -477,12 +461,3 @@ def _stop_all(*pools: _ConnectionThreads) -> None:
 def _join_all(*pools: _ConnectionThreads) -> None:
     for pool in pools:
         pool.join()
-
-
-def _ttl_ms(ttl_seconds: float | None) -> int | None:
-    if ttl_seconds is None:
-        return None
-    # Whole microseconds first, so 0.3 s is 300 ms and not 301; then up to whole ms,
-    # so a session never lives shorter than asked.
-    micros = round(ttl_seconds * 1_000_000)
-    return (micros + 999) // 1000

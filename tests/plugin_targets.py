@@ -7,7 +7,7 @@ import os
 from collections.abc import AsyncIterator
 from typing import Any
 
-from reference_stores import InMemorySessionStore
+from reference_stores import SESSION_STORE_METHODS, InMemorySessionStore
 
 CLOSE_LOG = "KIT_TEST_CLOSE_LOG"
 
@@ -24,7 +24,14 @@ class ClosableStore(InMemorySessionStore):
         _log("aclose")
 
 
-class SyncClosableStore(InMemorySessionStore):
+class SyncClosableStore:
+    """Closes with a plain ``close()`` only: built around the in-memory store, not derived from it."""
+
+    def __init__(self, ttl_seconds: float | None = None, clock: Any = None) -> None:
+        inner = InMemorySessionStore(ttl_seconds=ttl_seconds, clock=clock)
+        for name in SESSION_STORE_METHODS:
+            setattr(self, name, getattr(inner, name))
+
     def close(self) -> None:
         _log("close")
 
