@@ -14,6 +14,7 @@ import os
 import queue
 import sqlite3
 import threading
+import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -291,6 +292,10 @@ def _write(connection: sqlite3.Connection, sql: str, params: tuple[Any, ...]) ->
     return connection.execute(sql, params).rowcount
 
 
+_SETUP_LOCKS: dict[str, threading.Lock] = {}
+_SETUP_LOCKS_GUARD = threading.Lock()
+
+
 class _Opener:
     """Opens connections to one database, setting the file up on the first."""
 
@@ -298,11 +303,19 @@ class _Opener:
         self.path = path
         self.private = path in _PRIVATE_PATHS
         self.busy_timeout = busy_timeout
-        self._lock = threading.Lock()
         self._schema_ready = False
 
+    @property
+    def _lock(self) -> threading.Lock:
+        # One lock per file for the whole process: two store objects on one file must
+        # not set it up at once (switching to WAL can fail at once rather than wait).
+        with _SETUP_LOCKS_GUARD:
+            return _SETUP_LOCKS.setdefault(self.path, threading.Lock())
+
     def after_fork_in_child(self) -> None:
-        self._lock = threading.Lock()  # a parent thread may have held it
+        global _SETUP_LOCKS_GUARD
+        _SETUP_LOCKS_GUARD = threading.Lock()  # a parent thread may have held these
+        _SETUP_LOCKS.clear()
 
     def connect(self) -> sqlite3.Connection:
         # isolation_level=None: autocommit, each statement its own transaction.
@@ -310,10 +323,7 @@ class _Opener:
         try:
             with self._lock:
                 if not self._schema_ready:
-                    # WAL is a property of the file: readers stop waiting for writers.
-                    connection.execute("PRAGMA journal_mode=WAL").fetchall()
-                    for statement in _SCHEMA:
-                        connection.execute(statement)
+                    self._set_up(connection)
                     self._schema_ready = True
             # Safe with WAL (no corruption); a power cut may lose the latest commits.
             connection.execute("PRAGMA synchronous=NORMAL")
@@ -321,6 +331,22 @@ class _Opener:
             connection.close()
             raise
         return connection
+
+    def _set_up(self, connection: sqlite3.Connection) -> None:
+        # Another process setting the file up at the same moment can make the switch to
+        # WAL fail at once instead of waiting: try again until the busy timeout is spent.
+        deadline = time.monotonic() + self.busy_timeout
+        while True:
+            try:
+                # WAL is a property of the file: readers stop waiting for writers.
+                connection.execute("PRAGMA journal_mode=WAL").fetchall()
+                for statement in _SCHEMA:
+                    connection.execute(statement)
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.01)
 
 
 _Job = tuple[Callable[..., Any], tuple[Any, ...], "asyncio.Future[Any]", asyncio.AbstractEventLoop]
