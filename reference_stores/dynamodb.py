@@ -267,17 +267,7 @@ class DynamoDBSessionStore(ReferenceStore):
         if self._table_pending:
             await self._prepare_table()
         with _EXISTS_ERRORS:
-            response = await self._call(
-                functools.partial(
-                    self._client.get_item,
-                    TableName=self._table,
-                    Key={"sessionId": {"S": key}},
-                    ConsistentRead=True,
-                    ProjectionExpression="sessionId, #ttl",
-                    ExpressionAttributeNames=_NAMES_TTL,
-                )
-            )
-        item = response.get("Item")
+            item = await self._read_item(key, only_expiry=True)
         return item is not None and not _expired(item, now_s)
 
     async def create_session(self, session_id: str, data: Mapping[str, Any] | None = None) -> None:
@@ -320,15 +310,7 @@ class DynamoDBSessionStore(ReferenceStore):
         if self._table_pending:
             await self._prepare_table()
         with _GET_ERRORS:
-            response = await self._call(
-                functools.partial(
-                    self._client.get_item,
-                    TableName=self._table,
-                    Key={"sessionId": {"S": key}},
-                    ConsistentRead=True,
-                )
-            )
-        item = response.get("Item")
+            item = await self._read_item(key)
         if item is None or _expired(item, now_s):
             return None
         return session_from_item(item, session_id=key)
@@ -391,13 +373,20 @@ class DynamoDBSessionStore(ReferenceStore):
             raise SessionStoreError("dynamodb: the store is closed")
         return await asyncio.get_running_loop().run_in_executor(self._executor, call)
 
-    async def _read_item(self, key: str) -> dict[str, Any] | None:
+    async def _read_item(self, key: str, *, only_expiry: bool = False) -> dict[str, Any] | None:
+        """One strongly consistent GetItem; ``only_expiry`` fetches just the key and ``ttl``."""
+        projection: dict[str, Any] = (
+            {"ProjectionExpression": "sessionId, #ttl", "ExpressionAttributeNames": _NAMES_TTL}
+            if only_expiry
+            else {}
+        )
         response = await self._call(
             functools.partial(
                 self._client.get_item,
                 TableName=self._table,
                 Key={"sessionId": {"S": key}},
                 ConsistentRead=True,
+                **projection,
             )
         )
         item: dict[str, Any] | None = response.get("Item")
