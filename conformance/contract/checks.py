@@ -122,6 +122,17 @@ def _clip(value: Any) -> str:
     return text if len(text) <= 120 else text[:100] + f"...<{len(text)} characters>"
 
 
+async def check_unchanged(
+    trial: Trial, store: Any, session_id: str, before: Snapshot, cause: str
+) -> Snapshot:
+    """Read the session again: it must be exactly as ``before``, whatever ``cause`` did."""
+    after = await read(trial, store, session_id)
+    trial.check(
+        after == before, f"{cause} changed the session {session_id!r}: {before} became {after}"
+    )
+    return after
+
+
 def check_data(trial: Trial, expected: Any, actual: Any, when: str) -> None:
     found = json_difference(expected, actual)
     trial.check(found is None, f"{when}: {found}")

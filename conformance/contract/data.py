@@ -10,7 +10,7 @@ from typing import Any
 
 from ..runner import contract_test
 from ..trial import Trial
-from .checks import check_data, expect_error, json_difference, read
+from .checks import check_data, check_unchanged, expect_error, json_difference, read
 
 INT64_EDGES = [
     0,
@@ -285,10 +285,7 @@ class DataClauses:
                 (TypeError, ValueError),
                 f"update_session(id, {{'data': {bad!r}}})",
             )
-        after = await read(trial, store, session_id)
-        trial.check(
-            after == before, f"refused updates changed the session: {before} became {after}"
-        )
+        await check_unchanged(trial, store, session_id, before, "refused updates")
 
     @contract_test("DATA-COPY-IN")
     async def test_the_store_copies_what_it_is_given(self, trial: Trial) -> None:

@@ -10,7 +10,7 @@ from reference_stores.errors import InvalidSessionIdError
 
 from ..runner import contract_test
 from ..trial import ID_ALPHABET, Trial
-from .checks import check_data, expect_error, read
+from .checks import check_data, check_unchanged, expect_error, read
 
 
 def _invalid_variants(base: str) -> list[Any]:
@@ -103,11 +103,7 @@ class IdClauses:
         for bad in _invalid_variants(base):
             for name, call in _every_operation(store, bad).items():
                 await expect_error(call(), (InvalidSessionIdError,), f"{name}({bad!r})")
-        after = await read(trial, store, base)
-        trial.check(
-            after == before,
-            f"calls with invalid ids changed the session {base!r}: {before} became {after}",
-        )
+        await check_unchanged(trial, store, base, before, "calls with invalid ids")
         trial.check(
             await store.get_session((base * 11)[:256]) is None,
             "a 257-character id was truncated and stored under its first 256 characters",

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..runner import contract_test
 from ..trial import Trial
-from .checks import check_data, expect_error, json_difference, read
+from .checks import check_data, check_unchanged, expect_error, json_difference, read
 
 _REFUSED_UPDATES: list[Any] = [
     {"data": {"b": 2}, "ttl": 5},
@@ -108,10 +108,7 @@ class UpdateClauses:
                 (TypeError, ValueError),
                 f"update_session(id, {updates!r})",
             )
-        after = await read(trial, store, session_id)
-        trial.check(
-            after == before, f"refused updates changed the session: {before} became {after}"
-        )
+        await check_unchanged(trial, store, session_id, before, "refused updates")
 
     @contract_test("UPDATE-TIMES")
     async def test_update_stamps_updated_at_and_keeps_created_at(self, trial: Trial) -> None:
