@@ -17,12 +17,14 @@ BACKENDS = ("memory", "sqlite", "redis", "postgres", "dynamodb")
 
 async def run_backend(name: str, args: argparse.Namespace) -> list[Result]:
     module = importlib.import_module(f"benchmarks.bench_{name}")
-    modes = [("sequential", 1)]
-    if args.concurrency > 1 and getattr(module, "CONCURRENT", True):
-        modes.append((f"{args.concurrency} tasks", args.concurrency))
+    concurrent_by_default = getattr(module, "CONCURRENT", True)
     results = []
     async with module.cases() as cases:
         for case in cases:
+            modes = [("sequential", 1)]
+            concurrent = concurrent_by_default if case.concurrent is None else case.concurrent
+            if args.concurrency > 1 and concurrent:
+                modes.append((f"{args.concurrency} tasks", args.concurrency))
             for mode, concurrency in modes:
                 results.append(
                     await measure(
@@ -43,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         "backends",
         nargs="*",
         default=[],
-        help=f"any of {', '.join(BACKENDS)} (default: all that are importable)",
+        help=f"any of {', '.join(BACKENDS)} (default: all of them), or mcp",
     )
     parser.add_argument("--ops", type=int, default=2000, help="operations per round (default 2000)")
     parser.add_argument(

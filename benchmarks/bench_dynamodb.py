@@ -6,9 +6,11 @@ DynamoDB Local; its table is created and deleted by the run).
 
 boto3 is synchronous, so from asyncio the raw call also has to run in a thread:
 it goes through a thread pool as wide as the store's (50), on the very client
-the store uses, with request parameters built once beforehand. The ratio thus
-charges the store for everything it adds: validating and copying the data,
-encoding it to DynamoDB's attribute values, decoding the reply.
+the store uses, with request parameters built once beforehand, except the data: as
+any caller must, a raw write encodes it to attribute values per call and a raw read
+decodes the reply's, with boto3's ``TypeSerializer`` and ``TypeDeserializer``. The
+ratio thus charges the store for what it adds: its checks, its exact encoding of
+numbers, building SessionData.
 """
 
 from __future__ import annotations
@@ -27,17 +29,22 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
 from reference_stores.dynamodb import (
     DEFAULT_MAX_POOL_CONNECTIONS,
+    UPDATE_CONDITION,
     DynamoDBSessionStore,
     create_table,
     item_from_session,
 )
 
-from .harness import Case
+from .harness import Case, RevisionedSessions
 
-TTL_SECONDS = 300
+TTL_SECONDS = 3600  # longer than any run: sessions made up front must not expire mid-run
 LIVE_SESSIONS = 200
+CONDITIONAL_SESSIONS = 64
+"""More than the tasks in flight: concurrent conditional updates never share a session."""
 DATA = {
     "client": {"name": "example-client", "version": "1.4.2"},
     "capabilities": {"sampling": {}, "roots": {"listChanged": True}},
@@ -111,12 +118,16 @@ async def cases() -> AsyncIterator[list[Case]]:
         expiry = str(now_ms // 1000 + TTL_SECONDS + 1)
         item = item_from_session("raw-live", now_ms, now_ms, int(expiry), DATA)
         names = {"#ttl": "ttl"}
+        update_names = {"#ttl": "ttl", "#data": "data", "#rev": "revision"}
         update_values = {
             ":now": {"N": now_s},
             ":at": item["updatedAt"],
             ":ttl": {"N": expiry},
             ":data": item["data"],
+            ":one": {"N": "1"},
         }
+        conditional_values = {key: update_values[key] for key in (":now", ":at", ":ttl", ":data")}
+        serializer, deserializer = TypeSerializer(), TypeDeserializer()
         # Live sessions for get/exists/update, on both sides. More of them than tasks in
         # flight, so concurrent updates never contend for one session (where the store,
         # keeping updatedAt monotonic, would retry and the raw call would just fail).
@@ -125,6 +136,13 @@ async def cases() -> AsyncIterator[list[Case]]:
         for name, raw_key in zip(live_ids, raw_keys, strict=True):
             await store.create_session(name, DATA)
             client.put_item(TableName=table, Item={**item, **raw_key})
+        store_revisions = RevisionedSessions(f"cond{n}" for n in range(CONDITIONAL_SESSIONS))
+        raw_revisions = RevisionedSessions(
+            {"sessionId": {"S": f"raw-cond{n}"}} for n in range(CONDITIONAL_SESSIONS)
+        )
+        for n in range(CONDITIONAL_SESSIONS):
+            await store.create_session(f"cond{n}", DATA)
+            client.put_item(TableName=table, Item={**item, "sessionId": {"S": f"raw-cond{n}"}})
         created_store, created_raw = itertools.count(), itertools.count()
         deleted_store, deleted_raw = itertools.count(), itertools.count()
 
@@ -135,7 +153,11 @@ async def cases() -> AsyncIterator[list[Case]]:
             return await raw(
                 client.put_item,
                 TableName=table,
-                Item={**item, "sessionId": {"S": f"raw-c{next(created_raw)}"}},
+                Item={
+                    **item,
+                    "sessionId": {"S": f"raw-c{next(created_raw)}"},
+                    "data": serializer.serialize(DATA),
+                },
                 ConditionExpression="attribute_not_exists(sessionId) OR #ttl <= :now",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues={":now": {"N": now_s}},
@@ -156,12 +178,13 @@ async def cases() -> AsyncIterator[list[Case]]:
             return await store.get_session(live_ids[index % LIVE_SESSIONS])
 
         async def raw_get(index: int) -> object:
-            return await raw(
+            reply = await raw(
                 client.get_item,
                 TableName=table,
                 Key=raw_keys[index % LIVE_SESSIONS],
                 ConsistentRead=True,
             )
+            return deserializer.deserialize(reply["Item"]["data"])
 
         async def store_exists(index: int) -> object:
             return await store.session_exists(live_ids[index % LIVE_SESSIONS])
@@ -184,13 +207,41 @@ async def cases() -> AsyncIterator[list[Case]]:
                 client.update_item,
                 TableName=table,
                 Key=raw_keys[index % LIVE_SESSIONS],
-                UpdateExpression="SET updatedAt = :at, #ttl = :ttl, #data = :data",
-                ConditionExpression=(
-                    "attribute_exists(sessionId) AND #ttl > :now AND updatedAt <= :at"
+                UpdateExpression=(
+                    "SET updatedAt = :at, #ttl = :ttl, #data = :data, "
+                    "#rev = if_not_exists(#rev, :one) + :one"
                 ),
-                ExpressionAttributeNames={"#ttl": "ttl", "#data": "data"},
-                ExpressionAttributeValues=update_values,
+                # The store's own condition: a caller must also accept LeanMCP's items,
+                # which may lack ttl and updatedAt.
+                ConditionExpression=UPDATE_CONDITION,
+                ExpressionAttributeNames=update_names,
+                ExpressionAttributeValues={**update_values, ":data": serializer.serialize(DATA)},
             )
+
+        async def store_conditional(_: int) -> None:
+            taken = store_revisions.take()
+            await store.update_session(taken[0], {"data": DATA}, expected_revision=taken[1])
+            store_revisions.written(taken)
+
+        async def raw_conditional(_: int) -> None:
+            # A failed condition raises ConditionalCheckFailedException here too.
+            taken = raw_revisions.take()
+            await raw(
+                client.update_item,
+                TableName=table,
+                Key=taken[0],
+                UpdateExpression="SET updatedAt = :at, #ttl = :ttl, #data = :data, #rev = :next",
+                ConditionExpression=UPDATE_CONDITION + " AND #rev = :expected",
+                ExpressionAttributeNames=update_names,
+                ExpressionAttributeValues={
+                    **conditional_values,
+                    ":data": serializer.serialize(DATA),
+                    ":expected": {"N": str(taken[1])},
+                    ":next": {"N": str(taken[1] + 1)},
+                },
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+            raw_revisions.written(taken)
 
         try:
             yield [
@@ -198,6 +249,12 @@ async def cases() -> AsyncIterator[list[Case]]:
                 Case("get_session", store_get, raw_get, "GetItem, consistent"),
                 Case("session_exists", store_exists, raw_exists, "GetItem, projected"),
                 Case("update_session", store_update, raw_update, "UpdateItem, conditional"),
+                Case(
+                    "update (conditional)",
+                    store_conditional,
+                    raw_conditional,
+                    "UpdateItem, conditional on the revision",
+                ),
                 Case("delete_session", store_delete, raw_delete, "DeleteItem"),
             ]
         finally:

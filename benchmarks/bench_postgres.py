@@ -24,12 +24,14 @@ from typing import Any
 
 from reference_stores.postgres import PostgresSessionStore
 
-from .harness import Case
+from .harness import Case, RevisionedSessions
 
 CONCURRENT = True
 
 DATA = {"user": "alice", "scopes": ["read", "write"], "count": 3, "ok": True}
 HOT_ID = "hot"
+CONDITIONAL_SESSIONS = 64
+"""More than the tasks in flight: concurrent conditional updates never share a session."""
 
 
 @asynccontextmanager
@@ -45,6 +47,11 @@ async def cases() -> AsyncIterator[list[Case]]:
         pool = store.pool
         await store.create_session("store-" + HOT_ID, DATA)
         await store.create_session("raw-" + HOT_ID, DATA)
+        store_revisions = RevisionedSessions(f"store-cond{n}" for n in range(CONDITIONAL_SESSIONS))
+        raw_revisions = RevisionedSessions(f"raw-cond{n}" for n in range(CONDITIONAL_SESSIONS))
+        for n in range(CONDITIONAL_SESSIONS):
+            await store.create_session(f"store-cond{n}", DATA)
+            await store.create_session(f"raw-cond{n}", DATA)
 
         async def fetch(statement: str, params: dict[str, Any]) -> Any:
             async with pool.connection() as conn:
@@ -76,7 +83,8 @@ async def cases() -> AsyncIterator[list[Case]]:
             await store.get_session(hot_store)
 
         async def raw_get(_: int) -> None:
-            await fetch(store._sql_get, {"id": hot_raw})
+            row = await fetch(store._sql_get, {"id": hot_raw})
+            json.loads(row[0])  # a caller decodes the data it reads
 
         async def store_exists(_: int) -> None:
             await store.session_exists(hot_store)
@@ -96,6 +104,19 @@ async def cases() -> AsyncIterator[list[Case]]:
         async def raw_touch(_: int) -> None:
             await execute(store._sql_update, {"id": hot_raw, "data": None})
 
+        async def store_conditional(_: int) -> None:
+            taken = store_revisions.take()
+            await store.update_session(taken[0], {"data": DATA}, expected_revision=taken[1])
+            store_revisions.written(taken)
+
+        async def raw_conditional(_: int) -> None:
+            # The same statement; a caller must check that it changed a row.
+            taken = raw_revisions.take()
+            params = {"id": taken[0], "data": json.dumps(DATA), "expected": taken[1]}
+            if not await execute(store._sql_update_if, params):
+                raise RuntimeError("conditional update refused")
+            raw_revisions.written(taken)
+
         async def store_delete(_: int) -> None:
             await store.delete_session(next(store_deleted))
 
@@ -109,6 +130,7 @@ async def cases() -> AsyncIterator[list[Case]]:
             Case("session_exists", store_exists, raw_exists, label),
             Case("update_session", store_update, raw_update, label),
             Case("update (touch)", store_touch, raw_touch, label),
+            Case("update (conditional)", store_conditional, raw_conditional, label),
             Case("delete_session", store_delete, raw_delete, label),
         ]
     finally:

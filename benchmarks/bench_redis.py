@@ -22,9 +22,11 @@ from contextlib import asynccontextmanager
 from reference_stores.redis import DEFAULT_REDIS_URL, UPDATE_SCRIPT_SHA, RedisSessionStore
 from reference_stores.validation import dump_json
 
-from .harness import Case
+from .harness import Case, RevisionedSessions
 
 TTL_SECONDS = 300
+CONDITIONAL_SESSIONS = 64
+"""More than the tasks in flight: concurrent conditional updates never share a session."""
 DATA = {
     "client": {"name": "example-client", "version": "1.4.2"},
     "capabilities": {"sampling": {}, "roots": {"listChanged": True}},
@@ -44,11 +46,17 @@ async def cases() -> AsyncIterator[list[Case]]:
     raw_prefix = f"{prefix}raw:"
     ttl_ms = TTL_SECONDS * 1000
     text = dump_json(DATA)
-    value = f"1795000000000:1795000000000:{1795000000000 + ttl_ms}:{text}".encode()
+    value = f"1795000000000:1795000000000:{1795000000000 + ttl_ms}:1:{text}".encode()
     # Existing sessions for get/exists/update/touch, on both sides.
     await store.create_session("live", DATA)
     await client.set(f"{raw_prefix}live", value, px=ttl_ms)
     await store.update_session("live", {})  # the server knows the script from here on
+    # Sessions at revision 1 for the conditional updates, on both sides.
+    store_revisions = RevisionedSessions(f"cond{n}" for n in range(CONDITIONAL_SESSIONS))
+    raw_revisions = RevisionedSessions(f"{raw_prefix}cond{n}" for n in range(CONDITIONAL_SESSIONS))
+    for n in range(CONDITIONAL_SESSIONS):
+        await store.create_session(f"cond{n}", DATA)
+        await client.set(f"{raw_prefix}cond{n}", value, px=ttl_ms)
     created_store, created_raw = itertools.count(), itertools.count()
     deleted_store, deleted_raw = itertools.count(), itertools.count()
     raw_live = f"{raw_prefix}live"
@@ -58,7 +66,7 @@ async def cases() -> AsyncIterator[list[Case]]:
 
     def record() -> str:
         now = int(time.time() * 1000)
-        return f"{now}:{now}:{now + ttl_ms}:{json.dumps(DATA)}"
+        return f"{now}:{now}:{now + ttl_ms}:1:{json.dumps(DATA)}"
 
     async def raw_create(_: int) -> object:
         return await client.set(f"{raw_prefix}c{next(created_raw)}", record(), nx=True, px=ttl_ms)
@@ -74,7 +82,8 @@ async def cases() -> AsyncIterator[list[Case]]:
         return await store.get_session("live")
 
     async def raw_get(_: int) -> object:
-        return await client.get(raw_live)
+        reply = await client.get(raw_live)
+        return json.loads(reply.decode().split(":", 4)[4])
 
     async def store_exists(_: int) -> object:
         return await store.session_exists("live")
@@ -92,14 +101,35 @@ async def cases() -> AsyncIterator[list[Case]]:
         # The same atomic update done by hand: isolates what the store adds to the script.
         now = str(int(time.time() * 1000))
         return await client.evalsha(
-            UPDATE_SCRIPT_SHA, 1, raw_live, now, str(ttl_ms), json.dumps(DATA)
+            UPDATE_SCRIPT_SHA, 1, raw_live, now, str(ttl_ms), "", json.dumps(DATA)
         )
+
+    async def store_conditional(_: int) -> None:
+        taken = store_revisions.take()
+        await store.update_session(taken[0], {"data": DATA}, expected_revision=taken[1])
+        store_revisions.written(taken)
+
+    async def raw_conditional(_: int) -> None:
+        # The store's script by hand, with the expected revision; a caller must check it won.
+        taken = raw_revisions.take()
+        now = str(int(time.time() * 1000))
+        outcome = await client.evalsha(
+            UPDATE_SCRIPT_SHA, 1, taken[0], now, str(ttl_ms), str(taken[1]), json.dumps(DATA)
+        )
+        if outcome <= 0:
+            raise RuntimeError(f"conditional update refused: {outcome}")
+        raw_revisions.written(taken)
 
     async def store_touch(_: int) -> None:
         await store.update_session("live", {})
 
     async def raw_touch(_: int) -> object:
         return await client.pexpire(raw_live, ttl_ms)
+
+    async def raw_script_touch(_: int) -> object:
+        # A touch moves updated_at too, which PEXPIRE does not: the same job is the script.
+        now = str(int(time.time() * 1000))
+        return await client.evalsha(UPDATE_SCRIPT_SHA, 1, raw_live, now, str(ttl_ms), "")
 
     try:
         yield [
@@ -108,7 +138,14 @@ async def cases() -> AsyncIterator[list[Case]]:
             Case("exists", store_exists, raw_exists, "EXISTS key"),
             Case("update (data)", store_update, raw_update, "SET key value XX PX ttl"),
             Case("update (data)", store_update, raw_script_update, "EVALSHA <the store's script>"),
-            Case("update (touch)", store_touch, raw_touch, "PEXPIRE key ttl"),
+            Case("update (touch)", store_touch, raw_touch, "PEXPIRE key ttl (less: no updated_at)"),
+            Case("update (touch)", store_touch, raw_script_touch, "EVALSHA <the store's script>"),
+            Case(
+                "update (conditional)",
+                store_conditional,
+                raw_conditional,
+                "EVALSHA <the store's script> with the revision",
+            ),
             Case("delete", store_delete, raw_delete, "DEL key"),
         ]
     finally:

@@ -9,8 +9,13 @@ synchronous=NORMAL. Each operation is measured against two raw baselines:
 - "run_in_executor": the raw statement the way one would usually write it,
   ``loop.run_in_executor`` on a one-thread executor.
 
+The raw side is charged as any caller would be: a raw write serializes the data
+with ``json.dumps`` per call, a raw read decodes it with ``json.loads``.
+
 Sequential only: a concurrent mode would compare the store's reader threads
-against one raw connection, which says nothing about overhead.
+against one raw connection, which says nothing about overhead. The conditional
+update is the exception: every write goes through the one writer thread on both
+sides, so it runs with N tasks too (against the "thread" baseline).
 
 The delete cases remove the sessions the create cases made (same indices, run
 before them), so every delete removes a row that exists.
@@ -29,10 +34,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from reference_stores.sqlite import TABLE, SQLiteSessionStore, _ConnectionThreads, _Opener
+from reference_stores.sqlite import (
+    _IF_REVISION,
+    _REPLACE_TTL_SQL,
+    TABLE,
+    SQLiteSessionStore,
+    _ConnectionThreads,
+    _Opener,
+)
 from reference_stores.validation import dump_json, now_ms
 
-from .harness import Case
+from .harness import Case, RevisionedSessions
 
 CONCURRENT = False
 
@@ -42,6 +54,9 @@ DATA_JSON = dump_json(DATA)
 TTL_MS = 3_600_000
 LIVE = "(expires_at_ms IS NULL OR expires_at_ms > ?)"
 HOT_ID = "hot"
+CONDITIONAL_SESSIONS = 64
+"""More than the tasks in flight: concurrent conditional updates never share a session."""
+_CONDITIONAL_SQL = _REPLACE_TTL_SQL + _IF_REVISION
 
 RawStatement = Callable[[sqlite3.Connection, str, int], Any]
 
@@ -49,17 +64,18 @@ RawStatement = Callable[[sqlite3.Connection, str, int], Any]
 def _insert(connection: sqlite3.Connection, prefix: str, index: int) -> int:
     now = now_ms(time.time)
     return connection.execute(
-        f"INSERT INTO {TABLE} VALUES (?, ?, ?, ?, ?)",
+        f"INSERT INTO {TABLE} VALUES (?, ?, ?, ?, ?, 1)",
         (f"{prefix}{index}", now, now, now + TTL_MS, json.dumps(DATA)),
     ).rowcount
 
 
 def _select_row(connection: sqlite3.Connection, prefix: str, index: int) -> list[Any]:
-    return connection.execute(
+    rows = connection.execute(
         "SELECT created_at_ms, updated_at_ms, expires_at_ms, data_json "
         f"FROM {TABLE} WHERE session_id = ? AND {LIVE}",
         (prefix + HOT_ID, now_ms(time.time)),
     ).fetchall()
+    return [json.loads(row[3]) for row in rows]  # a caller decodes the data it reads
 
 
 def _select_one(connection: sqlite3.Connection, prefix: str, index: int) -> list[Any]:
@@ -72,10 +88,20 @@ def _select_one(connection: sqlite3.Connection, prefix: str, index: int) -> list
 def _update(connection: sqlite3.Connection, prefix: str, index: int) -> int:
     now = now_ms(time.time)
     return connection.execute(
-        f"UPDATE {TABLE} SET updated_at_ms = ?, expires_at_ms = ?, data_json = ? "
-        f"WHERE session_id = ? AND {LIVE}",
+        f"UPDATE {TABLE} SET updated_at_ms = ?, expires_at_ms = ?, data_json = ?, "
+        f"revision = revision + 1 WHERE session_id = ? AND {LIVE}",
         (now, now + TTL_MS, json.dumps(DATA), prefix + HOT_ID, now),
     ).rowcount
+
+
+def _update_if(connection: sqlite3.Connection, key: str, expected: int) -> int:
+    # The store's statement; a caller must check that it changed a row.
+    now = now_ms(time.time)
+    if not connection.execute(
+        _CONDITIONAL_SQL, (now, now, TTL_MS, json.dumps(DATA), key, now, expected)
+    ).rowcount:
+        raise RuntimeError("conditional update refused")
+    return 1
 
 
 def _delete(connection: sqlite3.Connection, prefix: str, index: int) -> int:
@@ -107,9 +133,14 @@ async def cases() -> AsyncIterator[list[Case]]:
         now = now_ms(time.time)
         for prefix in ("thread-", "executor-"):
             plain.execute(
-                f"INSERT INTO {TABLE} VALUES (?, ?, ?, ?, ?)",
+                f"INSERT INTO {TABLE} VALUES (?, ?, ?, ?, ?, 1)",
                 (prefix + HOT_ID, now, now, now + TTL_MS, DATA_JSON),
             )
+        store_revisions = RevisionedSessions(f"store-cond{n}" for n in range(CONDITIONAL_SESSIONS))
+        raw_revisions = RevisionedSessions(f"thread-cond{n}" for n in range(CONDITIONAL_SESSIONS))
+        for n in range(CONDITIONAL_SESSIONS):
+            await store.create_session(f"store-cond{n}", DATA)
+            await store.create_session(f"thread-cond{n}", DATA)
         loop = asyncio.get_running_loop()
 
         def via_thread(statement: RawStatement) -> Callable[[int], Awaitable[Any]]:
@@ -134,6 +165,16 @@ async def cases() -> AsyncIterator[list[Case]]:
 
         async def store_delete(index: int) -> None:
             await store.delete_session(f"store-{index}")
+
+        async def store_conditional(index: int) -> None:
+            taken = store_revisions.take()
+            await store.update_session(taken[0], {"data": DATA}, expected_revision=taken[1])
+            store_revisions.written(taken)
+
+        async def raw_conditional(index: int) -> None:
+            taken = raw_revisions.take()
+            await raw_thread.run(_update_if, taken[0], taken[1])
+            raw_revisions.written(taken)
 
         store_calls = {
             "create_session": store_create,
@@ -166,6 +207,14 @@ async def cases() -> AsyncIterator[list[Case]]:
                         via_executor(statement),
                         f"{label} (run_in_executor)",
                     ),
+                )
+            ] + [
+                Case(
+                    "update (conditional)",
+                    store_conditional,
+                    raw_conditional,
+                    "UPDATE ... AND revision = ? (thread)",
+                    concurrent=True,
                 )
             ]
         finally:

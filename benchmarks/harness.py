@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["Case", "Result", "measure"]
+__all__ = ["Case", "Result", "RevisionedSessions", "measure"]
 
 Call = Callable[[int], Awaitable[object]]
 """Called with a running index, so a call can pick a distinct id per iteration."""
@@ -27,6 +28,28 @@ class Case:
     store_call: Call
     raw_call: Call
     raw_label: str
+    concurrent: bool | None = None
+    """Whether to run it with N tasks too; None: as the backend module's ``CONCURRENT`` says."""
+
+
+class RevisionedSessions:
+    """Sessions a conditional-update case takes turns on, each with the revision it is at.
+
+    A call takes a session no call in flight holds, so concurrent conditional updates
+    never conflict: the case measures the conditional write, not a retry. Hold more
+    sessions than the tasks in flight. Store and raw sides each use their own.
+    """
+
+    def __init__(self, session_ids: Iterable[str], revision: int = 1) -> None:
+        self._free: list[list[Any]] = [[session_id, revision] for session_id in session_ids]
+
+    def take(self) -> list[Any]:
+        """``[session_id, revision]``; hand it back with :meth:`written` once the write landed."""
+        return self._free.pop()
+
+    def written(self, taken: list[Any]) -> None:
+        taken[1] += 1
+        self._free.append(taken)
 
 
 @dataclass(frozen=True)

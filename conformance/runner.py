@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pytest
 
-from .clauses import Clause, clause_by_id
+from .clauses import Clause, clause_by_id, prerequisites
+from .repro import script_for, terminal_view
 from .targets import StoreBuilder, TargetError
 from .trial import ClauseViolation, NotApplicable, Trial
 
-__all__ = ["Kit", "Outcome", "Settings", "contract_test"]
+__all__ = ["Kit", "Outcome", "Settings", "contract_test", "scenarios_of"]
 
 Scenario = Callable[[Trial], Awaitable[None]]
-Status = Literal["pass", "fail", "n/a"]
+Status = Literal["pass", "fail", "n/a", "blocked"]
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,8 @@ class Settings:
     race_concurrency: int = 8
     scenario_timeout: float = 60.0
     examples: int = 60
+    seed: int | None = None
+    """The seed of MODEL-SEQUENCES' generated sequences; None lets Hypothesis choose."""
 
 
 @dataclass
@@ -35,23 +38,35 @@ class Outcome:
     message: str = ""
     level: str | None = None
     notes: list[str] = field(default_factory=list)
+    blocked_by: tuple[str, ...] = ()
+    untried: list[str] = field(default_factory=list)
+    """For a pass: the parts of the clause not tried on this store (a partial verdict)."""
+    repro: str = ""
 
 
 def contract_test(
-    clause_id: str, *, ttl: bool = False
+    clause_id: str,
+    *,
+    ttl: bool = False,
+    needs: tuple[str, ...] = (),
+    consults: tuple[str, ...] = (),
 ) -> Callable[[Callable[..., Awaitable[None]]], Any]:
     """Mark an ``async def scenario(self, trial)`` method as the test of one clause.
+
+    ``needs`` names clauses this scenario leans on beyond its clause's own
+    ``leans_on``; ``consults`` names clauses whose verdict the scenario reads
+    (``trial.verdicts``) to leave out what they already judged.
 
     The test pytest sees is a plain function that runs the scenario in a new
     event loop, so the suite works with or without any async plugin.
     """
     clause = clause_by_id(clause_id)
+    for other in (*needs, *consults):
+        clause_by_id(other)
 
     def decorate(scenario: Callable[..., Awaitable[None]]) -> Any:
         def test(self: Any, session_store_kit: Kit) -> None:
-            session_store_kit.run(
-                scenario.__name__, clause, lambda trial: scenario(self, trial), ttl=ttl
-            )
+            session_store_kit.run(scenario.__name__, clause)
 
         test.__name__ = scenario.__name__
         test.__qualname__ = scenario.__qualname__
@@ -59,9 +74,51 @@ def contract_test(
         test._conformance_scenario = scenario  # type: ignore[attr-defined]
         test._conformance_ttl = ttl  # type: ignore[attr-defined]
         test._conformance_clause = clause  # type: ignore[attr-defined]
+        test._conformance_needs = needs  # type: ignore[attr-defined]
+        test._conformance_consults = consults  # type: ignore[attr-defined]
         return pytest.mark.conformance_clause(clause.id)(test)
 
     return decorate
+
+
+@dataclass(frozen=True)
+class ScenarioInfo:
+    name: str
+    clause: Clause
+    scenario: Callable[..., Awaitable[None]]
+    ttl: bool
+    needs: tuple[str, ...]
+    consults: tuple[str, ...]
+
+
+def scenarios_of(contract_class: type) -> dict[str, ScenarioInfo]:
+    """Every contract scenario of a contract class, by test name."""
+    found = {}
+    for name in dir(contract_class):
+        member = getattr(contract_class, name)
+        clause = getattr(member, "_conformance_clause", None)
+        if clause is not None:
+            found[name] = ScenarioInfo(
+                name,
+                clause,
+                member._conformance_scenario,
+                member._conformance_ttl,
+                member._conformance_needs,
+                member._conformance_consults,
+            )
+    return found
+
+
+@dataclass
+class StoreVerdicts:
+    """What this process has learnt about one store: outcomes by scenario name.
+
+    A clause's verdict may rest on clauses whose tests run on another xdist
+    worker, so each process judges the prerequisites it needs itself, once.
+    """
+
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    real_time_batch: dict[str, Outcome] | None = None
 
 
 class Kit:
@@ -75,7 +132,7 @@ class Kit:
         failing_builder: StoreBuilder | None,
         settings: Settings,
         contract: Any,
-        batch_cache: dict[str, dict[str, Outcome]],
+        batch_cache: dict[str, Any],
         item: pytest.Item,
     ) -> None:
         self.key = key
@@ -83,64 +140,117 @@ class Kit:
         self.failing_builder = failing_builder
         self.settings = settings
         self.contract = contract
-        self._batch_cache = batch_cache
+        self._verdicts: StoreVerdicts = batch_cache.setdefault(key, StoreVerdicts())
+        self._scenarios = scenarios_of(type(contract))
         self._item = item
 
     def ttl_mode(self) -> str:
         if not self.builder.accepts_ttl:
-            return "n/a: the target does not accept ttl_seconds"
+            return f"n/a: the target does not accept {self.builder.ttl_parameter}"
         return "fake clock" if self.builder.accepts_clock else "real time"
 
-    def run(self, name: str, clause: Clause, scenario: Scenario, *, ttl: bool) -> None:
+    def run(self, name: str, clause: Clause) -> None:
         self._item.user_properties.append(("conformance_ttl", self.ttl_mode()))
-        if ttl and not self.builder.accepts_ttl:
+        report(self._item, clause, self.scenario_outcome(name))
+
+    def clause_outcome(self, clause_id: str) -> Outcome:
+        """The verdict on a clause against this store, from every scenario that checks it."""
+        outcomes = [
+            self.scenario_outcome(info.name)
+            for info in self._scenarios.values()
+            if info.clause.id == clause_id
+        ]
+        for status in ("fail", "blocked", "pass"):
+            chosen = [outcome for outcome in outcomes if outcome.status == status]
+            if chosen:
+                if status == "blocked":
+                    roots = tuple(dict.fromkeys(r for o in chosen for r in o.blocked_by))
+                    return Outcome("blocked", chosen[0].message, blocked_by=roots)
+                return chosen[0]
+        return Outcome("n/a", outcomes[0].message if outcomes else "no scenario checks it")
+
+    def blockers(self, clause_ids: tuple[str, ...]) -> tuple[str, ...]:
+        """The clauses, among ``clause_ids`` and all they lean on, that fail against the store.
+
+        A prerequisite that is itself only blocked blocks nothing by that alone: what
+        blocks it is among the clauses it leans on, and so among these too, unless it was
+        a check of its own that this one does not lean on.
+        """
+        closure = list(clause_ids)
+        for clause_id in clause_ids:
+            closure.extend(prerequisites(clause_id))
+        return tuple(
+            clause_id
+            for clause_id in dict.fromkeys(closure)
+            if self.clause_outcome(clause_id).status == "fail"
+        )
+
+    def scenario_outcome(self, name: str) -> Outcome:
+        cached = self._verdicts.outcomes.get(name)
+        if cached is not None:
+            return cached
+        info = self._scenarios[name]
+        blocked_by = self.blockers((*info.clause.leans_on, *info.needs))
+        if blocked_by:
             outcome = Outcome(
-                "n/a", "the target does not accept ttl_seconds, so TTL clauses cannot be checked"
+                "blocked",
+                f"BLOCKED by {', '.join(blocked_by)}: this check leans on "
+                f"{'that clause' if len(blocked_by) == 1 else 'those clauses'}, which the store "
+                "fails; it is judged once they pass",
+                blocked_by=blocked_by,
             )
-        elif ttl and not self.builder.accepts_clock:
+        elif info.ttl and not self.builder.accepts_ttl:
+            outcome = Outcome(
+                "n/a",
+                f"the target does not accept {self.builder.ttl_parameter}, so TTL clauses "
+                "cannot be checked",
+            )
+        elif info.ttl and not self.builder.accepts_clock:
             outcome = self._real_time_batch()[name]
         else:
+            verdicts = {
+                clause_id: self.clause_outcome(clause_id).status
+                for clause_id in info.consults
+                if self.builder.accepts_clock or not clause_by_id(clause_id).needs_ttl
+            }
             outcome = asyncio.run(
                 execute(
                     self.builder,
-                    clause,
-                    scenario,
+                    info.clause,
+                    _bind(info.scenario, self.contract),
                     self.settings,
-                    use_ttl=ttl,
+                    use_ttl=info.ttl,
                     failing=self.failing_builder,
+                    verdicts=verdicts,
                 )
             )
-        report(self._item, clause, outcome)
+        self._verdicts.outcomes[name] = outcome
+        return outcome
 
     def _real_time_batch(self) -> dict[str, Outcome]:
         # Without a clock every TTL scenario has to wait for real; running them all
         # at once costs one wait instead of one per clause.
-        if self.key not in self._batch_cache:
-            scenarios = {
-                name: (member._conformance_clause, member._conformance_scenario)
-                for name in dir(type(self.contract))
-                if getattr(member := getattr(type(self.contract), name), "_conformance_ttl", False)
-            }
+        if self._verdicts.real_time_batch is None:
+            timed = [info for info in self._scenarios.values() if info.ttl]
 
             async def run_all() -> dict[str, Outcome]:
-                names = list(scenarios)
                 results = await asyncio.gather(
                     *(
                         execute(
                             self.builder,
-                            scenarios[name][0],
-                            _bind(scenarios[name][1], self.contract),
+                            info.clause,
+                            _bind(info.scenario, self.contract),
                             self.settings,
                             use_ttl=True,
                             failing=self.failing_builder,
                         )
-                        for name in names
+                        for info in timed
                     )
                 )
-                return dict(zip(names, results, strict=True))
+                return {info.name: result for info, result in zip(timed, results, strict=True)}
 
-            self._batch_cache[self.key] = asyncio.run(run_all())
-        return self._batch_cache[self.key]
+            self._verdicts.real_time_batch = asyncio.run(run_all())
+        return self._verdicts.real_time_batch
 
 
 def _bind(scenario: Callable[..., Awaitable[None]], contract: Any) -> Scenario:
@@ -155,6 +265,7 @@ async def execute(
     *,
     use_ttl: bool,
     failing: StoreBuilder | None = None,
+    verdicts: Mapping[str, str] | None = None,
 ) -> Outcome:
     """Run one scenario to an outcome; never raises for what the store did."""
     outcome: Outcome
@@ -163,6 +274,7 @@ async def execute(
         async with AsyncExitStack() as stack:
             trial = Trial(builder, clause, stack, use_ttl=use_ttl, settings=settings.__dict__)
             trial.failing_builder = failing
+            trial.verdicts = dict(verdicts or {})
             trial.start()
             try:
                 await asyncio.wait_for(scenario(trial), settings.scenario_timeout)
@@ -201,7 +313,11 @@ async def execute(
         if outcome.status == "pass":
             outcome = Outcome("fail", _failure(clause, problem, trial))
     if trial is not None:
+        if outcome.status == "fail":
+            outcome.repro = trial.repro_script
         outcome.notes = trial.notes()
+        if outcome.status == "pass":
+            outcome.untried = list(trial.untried)
         if outcome.status == "fail" and outcome.notes:
             outcome.message += "\nnote: " + "\nnote: ".join(outcome.notes)
     return outcome
@@ -224,9 +340,10 @@ def _failure(clause: Clause, problem: str, trial: Trial) -> str:
     lines = [
         f"{clause.id} ({clause.level}) violated: {clause.text}",
         f"problem: {problem}",
-        "operations that led to it (a repro):",
+        "a repro (in full: --conformance-repro-dir or the JSON report):",
     ]
-    lines.extend(f"    {line}" for line in trial.log or ["(none)"])
+    trial.repro_script = script_for(trial, problem)
+    lines.extend(terminal_view(trial.repro_script))
     return "\n".join(lines)
 
 
@@ -237,5 +354,13 @@ def report(item: pytest.Item, clause: Clause, outcome: Outcome) -> None:
     if outcome.status == "n/a":
         item.user_properties.append(("conformance_status", "n/a"))
         pytest.skip(f"n/a: {clause.id}: {outcome.message}")
+    if outcome.status == "blocked":
+        item.user_properties.append(("conformance_status", "blocked"))
+        item.user_properties.append(("conformance_blocked_by", ",".join(outcome.blocked_by)))
+        pytest.skip(outcome.message)
     if outcome.status == "fail":
+        if outcome.repro:
+            item.user_properties.append(("conformance_repro", outcome.repro))
         pytest.fail(outcome.message, pytrace=False)
+    if outcome.untried:
+        item.user_properties.append(("conformance_partial", "; ".join(outcome.untried)))

@@ -20,19 +20,40 @@ KEYS = st.sampled_from(["a", "b", "c", "d"]) | TEXT
 """Mostly a few short names, so two generated objects overlap and differ in telling ways."""
 
 
-def json_values(max_leaves: int = 8) -> st.SearchStrategy[Any]:
-    scalars = st.none() | st.booleans() | INT64 | FRACTIONAL_FLOATS | TEXT
+ASCII_TEXT = st.text(st.sampled_from(string.ascii_letters + string.digits + " -_."), max_size=12)
+"""Text no store could mangle, for when DATA-STRINGS fails."""
+SMALL_INTS = st.integers(min_value=-(2**31), max_value=2**31 - 1)
+
+ALL_KINDS = frozenset({"null", "bool", "small-int", "int64", "float", "unicode"})
+"""Kinds of JSON value beyond plain ASCII text, each of which a data clause judges."""
+
+
+def json_values(max_leaves: int = 8, kinds: frozenset[str] = ALL_KINDS) -> st.SearchStrategy[Any]:
+    scalars: st.SearchStrategy[Any] = TEXT if "unicode" in kinds else ASCII_TEXT
+    for kind, strategy in (
+        ("null", st.none()),
+        ("bool", st.booleans()),
+        ("small-int", SMALL_INTS),
+        ("int64", INT64),
+        ("float", FRACTIONAL_FLOATS),
+    ):
+        if kind in kinds:
+            scalars = scalars | strategy
     return st.recursive(
         scalars,
         lambda children: (
-            st.lists(children, max_size=4) | st.dictionaries(KEYS, children, max_size=4)
+            st.lists(children, max_size=4)
+            | st.dictionaries(KEYS if "unicode" in kinds else ASCII_TEXT, children, max_size=4)
         ),
         max_leaves=max_leaves,
     )
 
 
-def json_objects(max_leaves: int = 8, min_size: int = 0) -> st.SearchStrategy[dict[str, Any]]:
-    return st.dictionaries(KEYS, json_values(max_leaves), min_size=min_size, max_size=5)
+def json_objects(
+    max_leaves: int = 8, min_size: int = 0, kinds: frozenset[str] = ALL_KINDS
+) -> st.SearchStrategy[dict[str, Any]]:
+    keys = KEYS if "unicode" in kinds else st.sampled_from(["a", "b", "c", "d"]) | ASCII_TEXT
+    return st.dictionaries(keys, json_values(max_leaves, kinds), min_size=min_size, max_size=5)
 
 
 def session_ids() -> st.SearchStrategy[str]:

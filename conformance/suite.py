@@ -39,6 +39,12 @@ class TestSessionStoreConformance(SessionStoreContract):
 
         build_failing.__signature__ = _signature_of(factory)  # type: ignore[attr-defined]
         build_failing.__qualname__ = getattr(factory, "__qualname__", "store")
+        # The ERR-BACKEND repro builds the target itself with the failing options.
+        build_failing.conformance_factory = factory  # type: ignore[attr-defined]
+        build_failing.conformance_failing_options = failing  # type: ignore[attr-defined]
+        for declaration in ("accepts_ttl", "accepts_clock"):  # what the target declares
+            if hasattr(factory, declaration):
+                setattr(build_failing, declaration, getattr(factory, declaration))
         return build_failing
 
 

@@ -192,12 +192,18 @@ class StoreBuilder:
         names, takes_any = _accepted_keywords(factory)
         self.accepts_ttl = takes_any or "ttl_seconds" in names
         self.accepts_clock = takes_any or "clock" in names
-        # A factory taking **options may say it cannot follow a clock (its backend expires
-        # sessions in real time): the suite then waits instead.
+        # A factory taking **options may say it takes no TTL, or cannot follow a clock (its
+        # backend expires sessions in real time: the suite then waits instead). The Node
+        # bridge's factories say both for the JavaScript store they build.
+        declared_ttl = getattr(factory, "accepts_ttl", None)
+        if isinstance(declared_ttl, bool):
+            self.accepts_ttl = declared_ttl and self.accepts_ttl
         declared = getattr(factory, "accepts_clock", None)
         if isinstance(declared, bool):
             self.accepts_clock = declared and self.accepts_clock
         self.description = getattr(factory, "__qualname__", None) or repr(factory)
+        # What the TTL is called where the store is written (the Node bridge: ttlSeconds).
+        self.ttl_parameter: str = getattr(factory, "ttl_parameter", "ttl_seconds")
 
     def call_text(self, *, ttl_seconds: Any = UNSET, clock: bool = False) -> str:
         """How the store is built, as Python, for a repro."""

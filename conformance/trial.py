@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 import secrets
+import string
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
@@ -14,10 +15,12 @@ from typing import Any
 from reference_stores.interface import SESSION_STORE_METHODS
 
 from .clauses import Clause
+from .repro import ReproLog
 from .targets import UNSET, StoreBuilder
 
 __all__ = [
     "ID_ALPHABET",
+    "PLAIN_ID_ALPHABET",
     "ClauseViolation",
     "FakeClock",
     "NotApplicable",
@@ -28,8 +31,19 @@ __all__ = [
 ID_ALPHABET = "".join(chr(code) for code in range(0x21, 0x7F))
 """Every character a session id may hold (0x21-0x7E)."""
 
+PLAIN_ID_ALPHABET = string.ascii_letters + string.digits
+"""Ids for clauses that are not about ids: nothing a store could mangle, so an id mistake
+shows under the ID clauses alone."""
+
+FAKE_CLOCK_OFFSET = 1_000_003.437
+"""How far ahead of real time the fake clock starts: a store that stamps a time from any
+other clock (the database's, the host's) is off by days, never by a lucky millisecond."""
+
 REAL_TIME_TTL_SECONDS = 2
 """The TTL used when the store takes no clock and the suite has to wait for real."""
+
+NO_CLOCK_STEP_BACK = "step-back not tried: the store takes no clock"
+NO_CLOCK_YEARS = "a wait of years not tried: the store takes no clock"
 
 
 class ClauseViolation(AssertionError):
@@ -41,10 +55,13 @@ class NotApplicable(Exception):
 
 
 class FakeClock:
-    """A clock the suite moves by hand: Unix epoch seconds as float, starting at real time."""
+    """A clock the suite moves by hand: Unix epoch seconds as float, days ahead of real time."""
 
-    def __init__(self) -> None:
-        self._now = math.floor(time.time() * 1000) / 1000
+    def __init__(self, start: float | None = None) -> None:
+        if start is None:
+            self._now = math.floor(time.time()) + FAKE_CLOCK_OFFSET
+        else:
+            self._now = math.floor(start * 1000) / 1000
 
     def __call__(self) -> float:
         return self._now
@@ -52,32 +69,49 @@ class FakeClock:
     def set(self, moment: float) -> None:
         self._now = max(self._now, moment)
 
+    def step_back(self, seconds: float) -> None:
+        """Move backwards, as a system clock step would (``set`` only moves forwards)."""
+        self._now -= seconds
+
 
 class RecordingStore:
     """Passes every call to the store and writes it down, so a failure can show how it came about."""
 
-    def __init__(self, store: Any, name: str, log: list[str]) -> None:
+    def __init__(
+        self, store: Any, name: str, log: list[str], repro: ReproLog | None = None
+    ) -> None:
         self.wrapped = store
         self._name = name
         self._log = log
+        self._repro = repro
         for method in SESSION_STORE_METHODS:
             setattr(self, method, self._recorded(method))
 
     def _recorded(self, method: str) -> Callable[..., Awaitable[Any]]:
         target = getattr(self.wrapped, method)
 
-        async def call(*args: Any) -> Any:
-            text = f"await {self._name}.{method}({', '.join(_short_repr(a) for a in args)})"
+        async def call(*args: Any, **keywords: Any) -> Any:
+            shown = [_short_repr(a) for a in args]
+            shown += [f"{name}={_short_repr(value)}" for name, value in keywords.items()]
+            text = f"await {self._name}.{method}({', '.join(shown)})"
+            step = self._repro.start(self._name, method, args, keywords) if self._repro else None
             try:
-                result = await target(*args)
+                result = await target(*args, **keywords)
             except BaseException as error:
+                if step is not None and self._repro is not None:
+                    self._repro.finish(step, error=error)
                 self._log.append(f"{text}  # raised {type(error).__name__}: {_first_line(error)}")
                 raise
+            if step is not None and self._repro is not None:
+                self._repro.finish(step, result)
             self._log.append(f"{text}  # -> {_short_repr(result)}")
             return result
 
         call.__name__ = method
         return call
+
+    def __repr__(self) -> str:
+        return f"<{self._name}: {type(self.wrapped).__name__}>"
 
 
 def _first_line(error: BaseException) -> str:
@@ -117,8 +151,15 @@ class Trial:
         """How far from a TTL boundary a check stays, so call latency cannot blur it."""
         self.use_ttl = use_ttl
         self.level_override: str | None = None
+        self.untried: list[str] = []
+        """Parts of the clause this store could not be put through; a pass then says so."""
         self.failing_builder: StoreBuilder | None = None
+        self.verdicts: dict[str, str] = {}
+        """Verdicts (``pass``, ``fail``, ...) on the clauses the scenario consults."""
         self._start = 0.0
+        self.repro = ReproLog(clock_start=self.clock() if self.clock is not None else None)
+        """Every step as it happened, for the repro script of a failure."""
+        self.repro_script = ""
 
     async def open(self, *, ttl_seconds: Any = UNSET, name: str | None = None) -> Any:
         """A new store object built from the target (with the trial's clock when it takes one)."""
@@ -128,8 +169,9 @@ class Trial:
         self.log.append(
             f"{name} = {self.builder.call_text(ttl_seconds=ttl_seconds, clock=self.clock is not None)}"
         )
+        self.repro.build(name, ttl_seconds, self.clock is not None)
         raw = await self.builder.open(self._stack, ttl_seconds=ttl_seconds, clock=self.clock)
-        recorded = RecordingStore(raw, name, self.log)
+        recorded = RecordingStore(raw, name, self.log, self.repro)
         self._stores.append((recorded, raw))
         reason = self.declared_not_applicable(raw)
         if reason:
@@ -143,14 +185,23 @@ class Trial:
     def rewind(self, seconds: float) -> None:
         """Move the fake clock backwards, as a system clock step would."""
         assert self.clock is not None
-        self.clock._now -= seconds
+        self.clock.step_back(seconds)
+        self.repro.clock_back(self.clock(), seconds)
         self.log.append(f"clock.set({self.clock._now:.3f})  # stepped back {seconds:g} s")
+
+    def mutated(self, target: Any, code: str) -> None:
+        """Write down a change the scenario just made to an object it gave to or got from the store.
+
+        ``code`` is Python with ``{0}`` standing for the object, so the repro makes the same change.
+        """
+        self.repro.mutation(target, code)
+        self.log.append(code.format(f"<{type(target).__name__}>"))
 
     def raw(self, store: RecordingStore) -> Any:
         return store.wrapped
 
-    def new_id(self, length: int = 32, alphabet: str = ID_ALPHABET) -> str:
-        """A fresh random id from the whole id alphabet, so stores that mangle ids are caught."""
+    def new_id(self, length: int = 32, alphabet: str = PLAIN_ID_ALPHABET) -> str:
+        """A fresh random id; the ID clauses ask for the whole id alphabet."""
         session_id = "".join(secrets.choice(alphabet) for _ in range(length))
         self.created_ids.append(session_id)
         return session_id
@@ -166,11 +217,13 @@ class Trial:
     async def sleep_until(self, moment: float) -> None:
         if self.clock is not None:
             self.clock.set(moment)
+            self.repro.clock_to(moment)
             self.log.append(f"clock.set({moment:.3f})  # +{moment - self._start:.3f} s")
             return
         delay = moment - time.time()
         if delay > 0:
             self.log.append(f"await asyncio.sleep({delay:.3f})")
+            self.repro.sleep(delay)
             await asyncio.sleep(delay)
 
     async def sleep(self, seconds: float) -> None:
@@ -186,6 +239,14 @@ class Trial:
     def not_applicable(self, reason: str) -> None:
         raise NotApplicable(reason)
 
+    def not_tried(self, part: str) -> None:
+        """Record a part of the clause this store cannot be tested on (``"step-back: ..."``).
+
+        The scenario goes on; a pass is reported as partial, naming each part not tried.
+        """
+        if part not in self.untried:
+            self.untried.append(part)
+
     def declared_not_applicable(self, store: Any) -> str | None:
         raw = store.wrapped if isinstance(store, RecordingStore) else store
         reasons = getattr(raw, "conformance_not_applicable", None) or {}
@@ -198,6 +259,13 @@ class Trial:
             if isinstance(found, Mapping) and self.clause.id in found:
                 notes.append(str(found[self.clause.id]))
         return sorted(set(notes))
+
+    def clock_hint(self) -> str:
+        return (
+            f" (the store was given a clock reading {FAKE_CLOCK_OFFSET:.0f} s ahead of real time)"
+            if self.clock is not None
+            else ""
+        )
 
     # Time bounds for checks on timestamps
     def moment_bounds(self, began: float, ended: float) -> tuple[datetime, datetime]:

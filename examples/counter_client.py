@@ -14,11 +14,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 import anyio
+
+if sys.version_info < (3, 11):
+    from exceptiongroup import BaseExceptionGroup
 import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
@@ -60,7 +64,7 @@ async def continue_session(url: str, session_id: str, by: int) -> int | None:
         response = await http.post(url, json=request, headers=_headers(session_id))
     if response.status_code == 404:
         return None
-    response.raise_for_status()
+    _check_status(response, url)
     message = _response_message(response)
     if "error" in message:
         raise SystemExit(f"the call failed: {message['error']}")
@@ -76,8 +80,59 @@ async def end_session(url: str, session_id: str) -> bool:
         response = await http.delete(url, headers=_headers(session_id))
     if response.status_code == 404:
         return False
-    response.raise_for_status()
+    _check_status(response, url)
     return True
+
+
+class ClientError(Exception):
+    """A failure the client reports in one line."""
+
+
+def _check_status(response: httpx2.Response, url: str) -> None:
+    if response.status_code >= 500:
+        raise ClientError(
+            f"the server at {url} answered {response.status_code}: its session store may be down "
+            "(the server's output says why)"
+        )
+    if response.status_code >= 400:
+        raise ClientError(
+            f"the server at {url} answered {response.status_code}: {response.text[:200]}"
+        )
+
+
+def _leaves(error: BaseException) -> list[BaseException]:
+    if isinstance(error, BaseExceptionGroup):
+        return [leaf for inner in error.exceptions for leaf in _leaves(inner)]
+    return [error]
+
+
+def _one_line(error: BaseException, url: str) -> str:
+    """What went wrong, in one line, whatever depth of exception groups the SDK raised."""
+    for leaf in _leaves(error):
+        if isinstance(leaf, ClientError):
+            return str(leaf)
+    for leaf in _leaves(error):
+        if isinstance(leaf, (httpx2.ConnectError, ConnectionError, OSError)):
+            return (
+                f"cannot reach the MCP server at {url}: is it running? "
+                "(start it with: python -m examples.counter_server)"
+            )
+        if isinstance(leaf, httpx2.TimeoutException):
+            return f"the MCP server at {url} did not answer in time"
+        if isinstance(leaf, httpx2.HTTPStatusError):
+            return (
+                f"the server at {url} answered {leaf.response.status_code}: its session store "
+                "may be down (the server's output says why)"
+            )
+    leaf = _leaves(error)[0]
+    text = str(leaf).strip().splitlines()
+    message = text[0] if text else type(leaf).__name__
+    if "store" in message.lower():
+        return (
+            f"the server at {url} cannot use its session store: {message} "
+            "(the server's output says why)"
+        )
+    return f"the call failed: {message}"
 
 
 def _headers(session_id: str) -> dict[str, str]:
@@ -108,6 +163,25 @@ def _count(structured: Any) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except Exception as error:  # one line, not the SDK's nested exception groups
+        url = _url_of(argv)
+        print(f"error: {_one_line(error, url)}", file=sys.stderr)
+        return 1
+
+
+def _url_of(argv: Sequence[str] | None) -> str:
+    args = list(sys.argv[1:] if argv is None else argv)
+    for index, arg in enumerate(args):
+        if arg.startswith("--url="):
+            return arg.split("=", 1)[1]
+        if arg == "--url" and index + 1 < len(args):
+            return args[index + 1]
+    return DEFAULT_URL
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m examples.counter_client", description=__doc__.split("\n\n")[0]
     )
@@ -123,13 +197,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if anyio.run(end_session, options.url, options.session_id):
             print(f"session {options.session_id} ended")
             return 0
-        print(f"session {options.session_id} not found", file=sys.stderr)
+        print(f"error: session {options.session_id} not found at {options.url}", file=sys.stderr)
         return 1
     if options.session_id:
         count = anyio.run(continue_session, options.url, options.session_id, options.by)
         if count is None:
             print(
-                f"session {options.session_id} not found (unknown, expired or ended)",
+                f"error: session {options.session_id} not found at {options.url} "
+                "(unknown, expired or ended; with --store memory, a server restart ends it): "
+                "start a new one with: python -m examples.counter_client"
+                + ("" if options.url == DEFAULT_URL else f" --url {shlex.quote(options.url)}"),
                 file=sys.stderr,
             )
             return 1
@@ -137,7 +214,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     session_id, count = anyio.run(new_session, options.url, options.by)
     print(f"session {session_id}: count = {count}")
-    print(f"continue it with: python -m examples.counter_client --session-id {session_id}")
+    url = "" if options.url == DEFAULT_URL else f" --url {shlex.quote(options.url)}"
+    print(
+        f"continue it with: python -m examples.counter_client{url} "
+        f"--session-id {shlex.quote(session_id)}"
+    )
     return 0
 
 

@@ -15,7 +15,8 @@ import argparse
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import uvicorn
@@ -24,10 +25,19 @@ from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import Context, MCPServer
 from starlette.applications import Starlette
 
+from mcp_sessions import DEFAULT_PURGE_INTERVAL, PersistentSessions
 from reference_stores import SessionStore
-from reference_stores.mcp_restore import PersistentSessions
 
 STORES = ("sqlite", "memory", "redis", "dynamodb", "postgres")
+
+
+def add_to_count(by: int) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """The change ``increment`` makes to a session's state, applied atomically by the store."""
+
+    def change(state: dict[str, Any]) -> dict[str, Any]:
+        return {**state, "count": int(state.get("count", 0)) + by}
+
+    return change
 
 
 def build_server(sessions: PersistentSessions, **options: Any) -> MCPServer[Any]:
@@ -37,10 +47,8 @@ def build_server(sessions: PersistentSessions, **options: Any) -> MCPServer[Any]
     @mcp.tool()
     async def increment(ctx: Context, by: int = 1) -> int:
         """Add ``by`` to this session's counter and return the new value."""
-        state = await sessions.get_session_data(ctx)
-        count = int(state.get("count", 0)) + by
-        await sessions.update_session_data(ctx, {**state, "count": count})
-        return count
+        state = await sessions.modify_session_data(ctx, add_to_count(by))
+        return int(state["count"])
 
     return mcp
 
@@ -49,17 +57,27 @@ def build_app(
     store: SessionStore,
     *,
     refresh_interval: float | None = None,
+    purge_interval: float | None = DEFAULT_PURGE_INTERVAL,
     max_sessions: int | None = 10_000,
     host: str = "127.0.0.1",
     auth: AuthSettings | None = None,
     token_verifier: TokenVerifier | None = None,
 ) -> Starlette:
     """The ASGI app: the counter server with its sessions kept in ``store``, closed on shutdown."""
-    sessions = PersistentSessions(store, refresh_interval=refresh_interval)
+    sessions = PersistentSessions(
+        store, refresh_interval=refresh_interval, purge_interval=purge_interval
+    )
     mcp = build_server(sessions, auth=auth, token_verifier=token_verifier)
+    return sessions.streamable_http_app(
+        mcp, host=host, max_sessions=max_sessions, lifespan=store_lifespan(store)
+    )
+
+
+def store_lifespan(store: SessionStore) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    """An app lifespan that sets the store up (PostgreSQL's table) and closes it on shutdown."""
 
     @contextlib.asynccontextmanager
-    async def store_lifespan(_app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         create_schema = getattr(store, "create_schema", None)  # PostgreSQL: idempotent
         if create_schema is not None:
             await create_schema()
@@ -70,9 +88,7 @@ def build_app(
             if aclose is not None:
                 await aclose()
 
-    return sessions.streamable_http_app(
-        mcp, host=host, max_sessions=max_sessions, lifespan=store_lifespan
-    )
+    return lifespan
 
 
 def make_store(options: argparse.Namespace) -> SessionStore:
@@ -122,6 +138,13 @@ def argument_parser() -> argparse.ArgumentParser:
         default=None,
         help="seconds between TTL refreshes of a session (default: ttl/10, at most 60)",
     )
+    parser.add_argument(
+        "--purge-interval",
+        type=float,
+        default=DEFAULT_PURGE_INTERVAL,
+        help="seconds between purges of expired sessions, for stores that keep them; "
+        f"0 switches it off (default {DEFAULT_PURGE_INTERVAL:g})",
+    )
     parser.add_argument("--max-sessions", type=int, default=10_000)
     parser.add_argument(
         "--sqlite-path",
@@ -147,6 +170,7 @@ def serve(
     app = build_app(
         make_store(options),
         refresh_interval=options.refresh_interval,
+        purge_interval=options.purge_interval or None,
         max_sessions=options.max_sessions,
         host=options.host,
         auth=auth,
@@ -156,12 +180,59 @@ def serve(
         f"counter server on http://{options.host}:{options.port}/mcp, sessions in {options.store}",
         flush=True,
     )
+    if options.store == "memory":
+        print(
+            "note: --store memory keeps sessions in this process only: they end when it stops "
+            "(the default, --store sqlite, keeps them across restarts)",
+            flush=True,
+        )
     uvicorn.run(app, host=options.host, port=options.port, log_level="warning")
 
 
+def check_store_options(parser: argparse.ArgumentParser, options: argparse.Namespace) -> None:
+    """Name the missing option by its flag, before a store's constructor names its parameter."""
+    if options.store == "postgres" and not (options.database_url or os.environ.get("DATABASE_URL")):
+        parser.error(
+            "--store postgres needs --database-url URL (or $DATABASE_URL), for example "
+            "--database-url postgresql://postgres@127.0.0.1:5432/postgres"
+        )
+    if options.store == "dynamodb" and not (
+        options.dynamodb_table or os.environ.get("DYNAMODB_TABLE_NAME")
+    ):
+        parser.error("--store dynamodb needs --dynamodb-table NAME (or $DYNAMODB_TABLE_NAME)")
+
+
+class OneLineErrors(logging.Formatter):
+    """Log an exception as one line (its type, message and causes), not a traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        error = record.exc_info[1] if record.exc_info else None
+        saved = record.exc_info, record.exc_text
+        record.exc_info, record.exc_text = None, None
+        try:
+            line = super().format(record)
+        finally:
+            record.exc_info, record.exc_text = saved
+        seen: list[BaseException] = []
+        while error is not None and error not in seen and len(seen) < 4:
+            seen.append(error)
+            text = str(error).strip().splitlines()
+            line += f": {type(error).__name__}" + (f": {text[0]}" if text else "")
+            error = error.__cause__ or error.__context__
+        return line
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    serve(argument_parser().parse_args(argv))
+    handler = logging.StreamHandler()
+    handler.setFormatter(OneLineErrors("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
+    parser = argument_parser()
+    options = parser.parse_args(argv)
+    check_store_options(parser, options)
+    try:
+        serve(options)
+    except (ValueError, TypeError, ImportError, OSError) as error:
+        raise SystemExit(f"error: cannot start with --store {options.store}: {error}") from None
 
 
 if __name__ == "__main__":

@@ -9,8 +9,13 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .errors import InvalidSessionIdError, SessionExistsError, SessionStoreError
-from .interface import SESSION_STORE_METHODS, SessionData, SessionStore
+from .errors import (
+    InvalidSessionIdError,
+    RevisionConflictError,
+    SessionExistsError,
+    SessionStoreError,
+)
+from .interface import SESSION_STORE_METHODS, RevisionedSessionStore, SessionData, SessionStore
 from .memory import InMemorySessionStore
 
 if TYPE_CHECKING:
@@ -28,6 +33,8 @@ __all__ = [
     "InvalidSessionIdError",
     "PostgresSessionStore",
     "RedisSessionStore",
+    "RevisionConflictError",
+    "RevisionedSessionStore",
     "SQLiteSessionStore",
     "SessionData",
     "SessionExistsError",

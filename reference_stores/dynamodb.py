@@ -8,11 +8,15 @@ writes it, so a Python and a TypeScript server can share a table::
     updatedAt  S  same form
     ttl        N  expiry, integer Unix epoch seconds (the table's TTL attribute)
     data       M  the session data
+    revision   N  this store's count of data writes; LeanMCP neither writes nor needs it
+
+An item without ``revision`` (LeanMCP wrote it) is at revision 1.
 
 - create: ``PutItem`` on condition ``attribute_not_exists(sessionId) OR ttl <= now``.
 - get, exists: ``GetItem`` with a strongly consistent read; expired items are
   hidden here, because DynamoDB deletes them only eventually (often days later).
-- update: ``UpdateItem`` on condition "exists, not expired, updatedAt <= now":
+- update: ``UpdateItem`` on condition "exists, not expired, updatedAt <= now"
+  (with ``expected_revision``, "and revision = expected"; a data write adds 1):
   an update racing a delete never brings a session back (no upsert). Should the
   stored ``updatedAt`` be later (another writer's clock is ahead, or a race), the
   update is sent again at that later moment, so ``updatedAt`` never goes back.
@@ -36,9 +40,11 @@ What JSON allows and DynamoDB's types do not is written as a Binary attribute
 holding the value's JSON text, which this store reads back exactly: floats
 outside DynamoDB's range (such as ``1e-300``, ``5e-324``), maps or lists nested
 deeper than DynamoDB's 32 levels, and maps with a key DynamoDB refuses as a
-name (empty, or over 64 KB). Nothing else in this format is ever Binary, so the
-escape cannot be confused with data; a TypeScript reader sees those values as
-bytes (LeanMCP could not have written them at all).
+name (empty, or over 64 KB), or with the key ``__proto__``, which a JavaScript
+reader of the table may turn into a prototype (dynalite drops it). Nothing else
+in this format is ever Binary, so the escape cannot be confused with data; a
+TypeScript reader sees those values as bytes (LeanMCP could not have written
+them at all).
 
 boto3 is synchronous: every call runs in the store's own thread pool, as wide as
 the client's connection pool, so the event loop never blocks and concurrent
@@ -67,7 +73,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.loaders import Loader, create_loader
 
 from .base import ReferenceStore, ttl_ms_from_seconds
-from .errors import BackendErrors, SessionExistsError, SessionStoreError
+from .errors import BackendErrors, RevisionConflictError, SessionExistsError, SessionStoreError
 from .interface import SessionData
 from .validation import (
     Clock,
@@ -78,6 +84,7 @@ from .validation import (
     ms_from_iso,
     now_ms,
     validate_data,
+    validate_expected_revision,
     validate_session_id,
     validate_updates,
 )
@@ -94,6 +101,7 @@ __all__ = [
     "DEFAULT_TTL_SECONDS",
     "MAX_ITEM_BYTES",
     "MAX_NATIVE_DEPTH",
+    "UPDATE_CONDITION",
     "DynamoDBSessionStore",
     "create_table",
     "item_from_session",
@@ -144,10 +152,18 @@ _TTL_UNSUPPORTED = frozenset(
 
 # "data" and "ttl" are DynamoDB reserved words: always referred to by these aliases.
 _NAMES_TTL = {"#ttl": "ttl"}
-_NAMES_TTL_DATA = {"#ttl": "ttl", "#data": "data"}
+_NAMES_TTL_REVISION = {"#ttl": "ttl", "#rev": "revision"}
+_NAMES_TTL_DATA_REVISION = {"#ttl": "ttl", "#data": "data", "#rev": "revision"}
+# A data write adds 1; an item LeanMCP wrote has no revision and is at 1.
+_ADD_REVISION = "#rev = if_not_exists(#rev, :one) + :one"
+_ONE = {"N": "1"}
+_IF_REVISION = " AND #rev = :expected"
+_IF_REVISION_1 = " AND (#rev = :expected OR attribute_not_exists(#rev))"
+_MAX_REVISION = 10**_MAX_SIGNIFICANT_DIGITS - 1  # the largest integer an N attribute holds
 _CREATE_CONDITION = "attribute_not_exists(sessionId) OR #ttl <= :now"
 _LIVE = "attribute_exists(sessionId) AND (attribute_not_exists(#ttl) OR #ttl > :now)"
-_UPDATE_CONDITION = f"{_LIVE} AND (attribute_not_exists(updatedAt) OR updatedAt <= :at)"
+UPDATE_CONDITION = f"{_LIVE} AND (attribute_not_exists(updatedAt) OR updatedAt <= :at)"
+"""What every update requires: a live session whose updatedAt the write does not move back."""
 _UPDATE_CONDITION_EXACT = f"{_LIVE} AND updatedAt = :seen"
 _MAX_UPDATE_ATTEMPTS = 16
 
@@ -175,6 +191,9 @@ class DynamoDBSessionStore(ReferenceStore):
 
     shares_sessions_across_instances = True
     """Every store on the same table sees the same sessions, TypeScript LeanMCP servers included."""
+
+    supports_revisions = True
+    """``update_session`` takes ``expected_revision``; items carry ``revision``."""
 
     def __init__(
         self,
@@ -274,7 +293,7 @@ class DynamoDBSessionStore(ReferenceStore):
         key = validate_session_id(session_id)
         copy = validate_data(data)
         written_ms = now_ms(self._clock)
-        item = item_from_session(key, written_ms, written_ms, self._expiry(written_ms), copy)
+        item = item_from_session(key, written_ms, written_ms, self._expiry(written_ms), copy, 1)
         if self._table_pending:
             await self._prepare_table()
         with _CREATE_ERRORS:
@@ -315,9 +334,16 @@ class DynamoDBSessionStore(ReferenceStore):
             return None
         return session_from_item(item, session_id=key)
 
-    async def update_session(self, session_id: str, updates: Mapping[str, Any]) -> None:
+    async def update_session(
+        self,
+        session_id: str,
+        updates: Mapping[str, Any],
+        *,
+        expected_revision: int | None = None,
+    ) -> None:
         key = validate_session_id(session_id)
         new_data = validate_updates(updates)
+        expected = validate_expected_revision(expected_revision)
         encoded_data = None if new_data is None else _encode_data(new_data)
         now = now_ms(self._clock)
         if self._table_pending:
@@ -329,7 +355,7 @@ class DynamoDBSessionStore(ReferenceStore):
             written_ms = now
             seen: str | None = None  # a stored updatedAt this store cannot parse
             for _ in range(_MAX_UPDATE_ATTEMPTS):
-                params = self._update_params(key, now, written_ms, seen, encoded_data)
+                params = self._update_params(key, now, written_ms, seen, encoded_data, expected)
                 try:
                     await self._call(functools.partial(self._client.update_item, **params))
                     return
@@ -343,7 +369,18 @@ class DynamoDBSessionStore(ReferenceStore):
                     old = await self._read_item(key)
                 now = max(now, now_ms(self._clock))
                 if old is None or _expired(old, now // 1000):
+                    if expected is not None:
+                        raise RevisionConflictError(
+                            f"session {key!r} is at revision None, not {expected}", None
+                        )
                     return  # missing or expired: nothing to update, nothing created
+                if expected is not None:
+                    # The item the condition failed on: its revision, with no second request.
+                    found = _stored_revision(old)
+                    if found != expected:
+                        raise RevisionConflictError(
+                            f"session {key!r} is at revision {found}, not {expected}", found
+                        )
                 stored = old.get("updatedAt", {}).get("S")
                 stored_ms = None if stored is None else _ms_or_none(stored)
                 seen = stored if stored is not None and stored_ms is None else None
@@ -411,6 +448,7 @@ class DynamoDBSessionStore(ReferenceStore):
         written_ms: int,
         seen: str | None,
         encoded_data: dict[str, Any] | None,
+        expected: int | None,
     ) -> dict[str, Any]:
         at = iso_from_ms(written_ms)
         values: dict[str, Any] = {":now": {"N": str(now // 1000)}, ":at": {"S": at}}
@@ -422,20 +460,34 @@ class DynamoDBSessionStore(ReferenceStore):
         if encoded_data is not None:
             assignments.append("#data = :data")
             values[":data"] = encoded_data
+            if expected is None:
+                assignments.append(_ADD_REVISION)
+                values[":one"] = _ONE
+            else:
+                assignments.append("#rev = :next")
+                values[":next"] = {"N": str(min(expected + 1, _MAX_REVISION))}
         expression = "SET " + ", ".join(assignments)
         if expiry is None:
             expression += " REMOVE #ttl"
         if seen is None:
-            condition = _UPDATE_CONDITION
+            condition = UPDATE_CONDITION
         else:
             condition = _UPDATE_CONDITION_EXACT
             values[":seen"] = {"S": seen}
+        if expected is not None:
+            condition += _IF_REVISION_1 if expected == 1 else _IF_REVISION
+            # Beyond DynamoDB's 38 digits no item can hold it: compare with 0, which none holds.
+            values[":expected"] = {"N": str(expected) if expected <= _MAX_REVISION else "0"}
+        if encoded_data is None:
+            names = _NAMES_TTL if expected is None else _NAMES_TTL_REVISION
+        else:
+            names = _NAMES_TTL_DATA_REVISION
         return {
             "TableName": self._table,
             "Key": {"sessionId": {"S": key}},
             "UpdateExpression": expression,
             "ConditionExpression": condition,
-            "ExpressionAttributeNames": _NAMES_TTL if encoded_data is None else _NAMES_TTL_DATA,
+            "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
@@ -450,10 +502,13 @@ def item_from_session(
     updated_ms: int,
     ttl: int | None,
     data: Mapping[str, Any],
+    revision: int | None = 1,
 ) -> dict[str, Any]:
     """The DynamoDB item (low-level attribute values) LeanMCP writes for a session.
 
-    ``data`` must be validated JSON (``validation.validate_data``); raises
+    Plus ``revision``, this store's count of data writes (None: LeanMCP's item
+    exactly, which reads as revision 1). ``data`` must be validated JSON
+    (``validation.validate_data``); raises
     ``ValueError`` for what DynamoDB cannot hold (numbers past 38 digits or its
     range, items over 400 KB).
     """
@@ -465,6 +520,8 @@ def item_from_session(
     if ttl is not None:
         item["ttl"] = {"N": str(ttl)}
     item["data"] = _encode_data(data)
+    if revision is not None:
+        item["revision"] = {"N": str(revision)}
     return item
 
 
@@ -488,6 +545,7 @@ def session_from_item(item: Mapping[str, Any], session_id: str | None = None) ->
         data = {} if raw_data is None or "NULL" in raw_data else _decode(raw_data)
         if not isinstance(data, dict):
             raise ValueError("data is not a map")
+        revision = _revision_number(item)
     except (KeyError, TypeError, ValueError, StopIteration) as error:
         raise SessionStoreError(f"dynamodb: not a session item: {error}") from error
     return SessionData(
@@ -496,7 +554,25 @@ def session_from_item(item: Mapping[str, Any], session_id: str | None = None) ->
         updated_at=datetime_from_ms(updated_ms),
         ttl=None if expiry is None else math.floor(expiry),
         data=data,
+        revision=revision,
     )
+
+
+def _revision_number(item: Mapping[str, Any]) -> int:
+    value = item.get("revision")
+    if value is None:
+        return 1  # LeanMCP's item: it never counts writes
+    text = value.get("N") if isinstance(value, Mapping) else None
+    if not isinstance(text, str) or not text.isdigit() or int(text) < 1:
+        raise ValueError(f"revision is not a positive integer number: {value!r}")
+    return int(text)
+
+
+def _stored_revision(item: Mapping[str, Any]) -> int:
+    try:
+        return _revision_number(item)
+    except ValueError as error:
+        raise SessionStoreError(f"dynamodb: not a session item: {error}") from error
 
 
 def _string_attribute(item: Mapping[str, Any], name: str) -> str | None:
@@ -527,7 +603,10 @@ def _same_write(stored: Mapping[str, Any], item: Mapping[str, Any], data: Any) -
     # Compared as data, not as attribute values: DynamoDB may rewrite "1.0" as "1".
     try:
         return (
-            all(stored.get(name) == item.get(name) for name in ("createdAt", "updatedAt", "ttl"))
+            all(
+                stored.get(name) == item.get(name)
+                for name in ("createdAt", "updatedAt", "ttl", "revision")
+            )
             and _decode(stored["data"]) == data
         )
     except (KeyError, ValueError):
@@ -555,9 +634,17 @@ def _encode_data(data: Mapping[str, Any]) -> dict[str, Any]:
     return encoded
 
 
-# Every attribute but data, at its largest: names, a 256-character id, two timestamps, a ttl.
+# Every attribute but data, at its largest: names, a 256-character id, two timestamps, a ttl,
+# a revision.
 _ITEM_OVERHEAD_BYTES = (
-    len("sessionId") + 256 + 2 * (len("createdAt") + 24) + len("ttl") + 12 + len("data")
+    len("sessionId")
+    + 256
+    + 2 * (len("createdAt") + 24)
+    + len("ttl")
+    + 12
+    + len("revision")
+    + 12
+    + len("data")
 )
 
 
@@ -568,7 +655,12 @@ def _encode(value: Any, size: list[int], depth: int) -> dict[str, Any]:
         size[0] += len(value) if value.isascii() else len(value.encode("utf-8"))
         return {"S": value}
     if kind is dict:
-        if depth > MAX_NATIVE_DEPTH or "" in value or any(map(_name_too_long, value)):
+        if (
+            depth > MAX_NATIVE_DEPTH
+            or "" in value
+            or "__proto__" in value
+            or any(map(_name_too_long, value))
+        ):
             return _escaped(value, size)
         size[0] += 3
         encoded = {}

@@ -7,6 +7,7 @@ from types import TracebackType
 __all__ = [
     "BackendErrors",
     "InvalidSessionIdError",
+    "RevisionConflictError",
     "SessionExistsError",
     "SessionStoreError",
 ]
@@ -22,6 +23,18 @@ class SessionExistsError(SessionStoreError):
 
 class InvalidSessionIdError(SessionStoreError, ValueError):
     """A session id is not a str of 1 to 256 characters in 0x21-0x7E."""
+
+
+class RevisionConflictError(SessionStoreError):
+    """A conditional ``update_session`` found another revision, or no live session.
+
+    ``current_revision`` is the revision found, ``None`` when the session is missing
+    or expired. Nothing was changed.
+    """
+
+    def __init__(self, message: str, current_revision: int | None = None) -> None:
+        super().__init__(message)
+        self.current_revision = current_revision
 
 
 class BackendErrors:

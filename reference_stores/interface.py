@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["SESSION_STORE_METHODS", "SessionData", "SessionStore"]
+__all__ = ["SESSION_STORE_METHODS", "RevisionedSessionStore", "SessionData", "SessionStore"]
 
 SESSION_STORE_METHODS = (
     "session_exists",
@@ -25,6 +25,8 @@ class SessionData:
     ``created_at`` and ``updated_at`` are timezone-aware UTC datetimes with
     millisecond precision; ``ttl`` is the expiry as integer Unix epoch seconds
     (``None`` when the session never expires); ``data`` is a JSON object.
+    ``revision`` counts the session's data writes, starting at 1 on create, in a
+    store that keeps revisions (``supports_revisions = True``); ``None`` otherwise.
     """
 
     session_id: str
@@ -32,6 +34,7 @@ class SessionData:
     updated_at: datetime
     ttl: int | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    revision: int | None = None
 
 
 @runtime_checkable
@@ -49,3 +52,22 @@ class SessionStore(Protocol):
     async def update_session(self, session_id: str, updates: Mapping[str, Any]) -> None: ...
 
     async def delete_session(self, session_id: str) -> None: ...
+
+
+@runtime_checkable
+class RevisionedSessionStore(SessionStore, Protocol):
+    """A store that keeps revisions: ``update_session`` may be conditional. See SPEC.md.
+
+    With ``expected_revision`` the update applies only while the live session's
+    revision equals it; otherwise ``RevisionConflictError`` is raised and nothing changes.
+    """
+
+    supports_revisions: bool
+
+    async def update_session(
+        self,
+        session_id: str,
+        updates: Mapping[str, Any],
+        *,
+        expected_revision: int | None = None,
+    ) -> None: ...

@@ -6,6 +6,8 @@ session without explicit transactions or locks:
 - create: ``INSERT ... ON CONFLICT (id) DO UPDATE ... WHERE <old row expired> RETURNING``;
   no row back means a live session holds the id.
 - update: ``UPDATE ... WHERE id = ? AND <live>``; no row means nothing to do (never an upsert).
+  A data write adds 1 to ``revision``; with ``expected_revision`` the same statement
+  also has ``AND revision = ?``, and only a refusal reads the revision it reports.
 - get/exists: ``SELECT ... WHERE id = ? AND <live>`` on the primary (strongly consistent).
 - delete: ``DELETE ... WHERE id = ?``.
 
@@ -37,17 +39,17 @@ from psycopg.rows import TupleRow, tuple_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from .base import ReferenceStore, ttl_ms_from_seconds
-from .errors import BackendErrors, SessionExistsError, SessionStoreError
+from .errors import BackendErrors, RevisionConflictError, SessionExistsError, SessionStoreError
 from .interface import SessionData
 from .validation import (
     Clock,
+    data_json,
     datetime_from_ms,
-    dump_json,
     load_json_object,
     now_ms,
-    validate_data,
+    updates_data,
+    validate_expected_revision,
     validate_session_id,
-    validate_updates,
 )
 
 __all__ = ["DEFAULT_TABLE", "PostgresSessionStore", "open_postgres_store"]
@@ -93,6 +95,9 @@ class PostgresSessionStore(ReferenceStore):
 
     shares_sessions_across_instances = True
     """Every store object on the same table sees the same sessions."""
+
+    supports_revisions = True
+    """``update_session`` takes ``expected_revision``; rows carry ``revision``."""
 
     def __init__(
         self,
@@ -219,28 +224,32 @@ class PostgresSessionStore(ReferenceStore):
         t = self._table_sql
         live = f"(expires_at IS NULL OR expires_at > {now})"
         self._sql_create = (
-            f"INSERT INTO {t} AS s (id, data, created_at, updated_at, expires_at) "
-            f"VALUES (%(id)s, %(data)s::json, {now}, {now}, {expiry(now)}) "
+            f"INSERT INTO {t} AS s (id, data, created_at, updated_at, expires_at, revision) "
+            f"VALUES (%(id)s, %(data)s::json, {now}, {now}, {expiry(now)}, 1) "
             "ON CONFLICT (id) DO UPDATE SET data = excluded.data, "
             "created_at = excluded.created_at, updated_at = excluded.updated_at, "
-            "expires_at = excluded.expires_at "
+            "expires_at = excluded.expires_at, revision = 1 "
             "WHERE s.expires_at IS NOT NULL AND s.expires_at <= excluded.created_at "
             "RETURNING true"
         )
         self._sql_get = (
             "SELECT data::text, (extract(epoch FROM created_at) * 1000)::bigint, "
             "(extract(epoch FROM updated_at) * 1000)::bigint, "
-            "(extract(epoch FROM expires_at) * 1000)::bigint "
+            "(extract(epoch FROM expires_at) * 1000)::bigint, revision "
             f"FROM {t} WHERE id = %(id)s AND {live}"
         )
         self._sql_exists = f"SELECT true FROM {t} WHERE id = %(id)s AND {live}"
         # In SET every column reference reads the old row, so "touched" is max(old, now).
         touched = f"GREATEST(updated_at, {now})"
+        # A data write adds 1 to the revision, a touch (data NULL) adds 0.
         self._sql_update = (
             f"UPDATE {t} SET updated_at = {touched}, expires_at = {expiry(touched)}, "
-            "data = COALESCE(%(data)s::json, data) "
+            "data = COALESCE(%(data)s::json, data), "
+            "revision = revision + (%(data)s::json IS NOT NULL)::int "
             f"WHERE id = %(id)s AND {live}"
         )
+        self._sql_update_if = self._sql_update + " AND revision = %(expected)s"
+        self._sql_revision = f"SELECT revision FROM {t} WHERE id = %(id)s AND {live}"
         self._sql_delete = f"DELETE FROM {t} WHERE id = %(id)s"
         self._sql_purge = f"DELETE FROM {t} WHERE expires_at <= {now}"
         self._sql_purge_batch = (
@@ -289,8 +298,10 @@ class PostgresSessionStore(ReferenceStore):
                 # The common case, everything in place, costs one round trip and no locks.
                 await cursor.execute(
                     "SELECT current_setting('server_encoding'), "
-                    "to_regclass(%s) IS NOT NULL AND to_regclass(%s) IS NOT NULL",
-                    [self._table_sql, self._index_qualified_sql],
+                    "to_regclass(%s) IS NOT NULL AND to_regclass(%s) IS NOT NULL "
+                    "AND EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass(%s) "
+                    "AND attname = 'revision' AND NOT attisdropped)",
+                    [self._table_sql, self._index_qualified_sql, self._table_sql],
                 )
                 found = await cursor.fetchone()
                 encoding, ready = found if found is not None else ("?", False)
@@ -318,7 +329,14 @@ class PostgresSessionStore(ReferenceStore):
                         "created_at timestamptz NOT NULL, "
                         "updated_at timestamptz NOT NULL, "
                         "expires_at timestamptz, "
+                        "revision bigint NOT NULL DEFAULT 1, "
                         "CHECK (created_at <= updated_at))"
+                    )
+                    # A table made by a version without revisions: its sessions start at 1.
+                    # A constant default makes this a catalog change, not a table rewrite.
+                    await cursor.execute(
+                        f"ALTER TABLE {self._table_sql} "
+                        "ADD COLUMN IF NOT EXISTS revision bigint NOT NULL DEFAULT 1"
                     )
                     await cursor.execute(
                         f"CREATE INDEX IF NOT EXISTS {self._index_sql} "
@@ -339,7 +357,7 @@ class PostgresSessionStore(ReferenceStore):
     async def create_session(self, session_id: str, data: Mapping[str, Any] | None = None) -> None:
         key = validate_session_id(session_id)
         params = self._params(key)
-        params["data"] = dump_json(validate_data(data))
+        params["data"] = data_json(data)
         with self._errors["create_session"]:
             row = await self._fetchone(self._sql_create, params, "create_session")
         if row is None:
@@ -352,7 +370,7 @@ class PostgresSessionStore(ReferenceStore):
             row = await self._fetchone(self._sql_get, params, "get_session")
             if row is None:
                 return None
-            text, created_ms, updated_ms, expires_ms = row
+            text, created_ms, updated_ms, expires_ms, revision = row
             try:
                 data = load_json_object(text)
             except ValueError as error:
@@ -365,15 +383,38 @@ class PostgresSessionStore(ReferenceStore):
             updated_at=datetime_from_ms(updated_ms),
             ttl=None if expires_ms is None else expires_ms // 1000,
             data=data,
+            revision=revision,
         )
 
-    async def update_session(self, session_id: str, updates: Mapping[str, Any]) -> None:
+    async def update_session(
+        self,
+        session_id: str,
+        updates: Mapping[str, Any],
+        *,
+        expected_revision: int | None = None,
+    ) -> None:
         key = validate_session_id(session_id)
-        new_data = validate_updates(updates)
+        new_data = updates_data(updates)
+        expected = validate_expected_revision(expected_revision)
         params = self._params(key)
-        params["data"] = None if new_data is None else dump_json(new_data)
+        params["data"] = None if new_data is None else data_json(new_data)
         with self._errors["update_session"]:
-            await self._execute(self._sql_update, params, "update_session")
+            if expected is None:
+                await self._execute(self._sql_update, params, "update_session")
+                return
+            params["expected"] = expected
+            while True:
+                if await self._execute(self._sql_update_if, params, "update_session"):
+                    return
+                # Refused: only now read the revision to report. Should it be the expected
+                # one again (the session was deleted and recreated in between), try again:
+                # a refusal never names the revision it was given.
+                row = await self._fetchone(self._sql_revision, params, "update_session")
+                found: int | None = None if row is None else row[0]
+                if found != expected:
+                    raise RevisionConflictError(
+                        f"session {key!r} is at revision {found}, not {expected}", found
+                    )
 
     async def delete_session(self, session_id: str) -> None:
         params: dict[str, Any] = {"id": validate_session_id(session_id)}

@@ -1,14 +1,17 @@
 """Sessions in Redis (or Redis Cluster): one key per session, one round trip per operation.
 
 Each session is one string key, ``<key_prefix><session_id>``, holding
-``<created_ms>:<updated_ms>:<expires_ms>:<data JSON>`` (``expires_ms`` empty
-when sessions never expire), with Redis's own millisecond expiry on the key.
+``<created_ms>:<updated_ms>:<expires_ms>:<revision>:<data JSON>`` (``expires_ms``
+empty when sessions never expire), with Redis's own millisecond expiry on the key.
+A record the version before revisions wrote has no ``<revision>:`` (its data
+follows the expiry directly; JSON data never starts with a digit): it is at 1.
 
 - create: ``SET key record NX PX ttl``; get: ``GET``; exists: ``EXISTS``;
   delete: ``DEL``. Each is a single atomic command.
 - update: one Lua script (``EVALSHA``, falling back to ``EVAL`` once per
   server) that rewrites the record only while the key is live, so an update
-  racing a delete never brings the session back. The script reads the
+  racing a delete never brings the session back. The same script adds 1 to the
+  revision on a data write and, given an expected revision, compares it first. The script reads the
   timestamps from the header and copies the data JSON as opaque text: it never
   decodes JSON (Lua's cjson would turn ``{}`` into ``[]`` and round big ints).
 
@@ -22,10 +25,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import os
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from time import time_ns
 from typing import Any, Union
 
 from redis.asyncio import Redis
@@ -35,16 +37,16 @@ from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError, RedisClusterException, RedisError
 
 from .base import ReferenceStore, ttl_ms_from_seconds
-from .errors import BackendErrors, SessionExistsError, SessionStoreError
+from .errors import BackendErrors, RevisionConflictError, SessionExistsError, SessionStoreError
 from .interface import SessionData
 from .validation import (
-    default_clock,
-    dump_json,
-    now_ms,
-    validate_data,
+    data_json,
+    datetime_from_ms,
+    load_json_object,
+    updates_data,
+    validate_expected_revision,
     validate_session_id,
     validate_ttl_seconds,
-    validate_updates,
 )
 
 __all__ = ["DEFAULT_KEY_PREFIX", "DEFAULT_REDIS_URL", "RedisSessionStore"]
@@ -57,10 +59,6 @@ MAX_TTL_SECONDS = 10.0**10
 
 AnyRedis = Union["Redis", "RedisCluster"]
 
-# Reads are the hot path: one reusable decoder, and epoch + timedelta (exact, cheaper
-# than fromtimestamp) for the millisecond timestamps.
-_JSON_DECODER = json.JSONDecoder()
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 # Connection failures, timeouts and server replies alike; cluster routing errors are not RedisError.
 _BACKEND_EXCEPTIONS: tuple[type[BaseException], ...] = (
@@ -76,7 +74,10 @@ _UPDATE_ERRORS = BackendErrors("redis", "update_session", _BACKEND_EXCEPTIONS)
 _DELETE_ERRORS = BackendErrors("redis", "delete_session", _BACKEND_EXCEPTIONS)
 
 # KEYS[1]: the session key. ARGV[1]: now (ms). ARGV[2]: the TTL (ms), "" for none.
-# ARGV[3]: the new data as JSON text, absent for a touch. Returns 1 if updated, 0 if not live.
+# ARGV[3]: the expected revision, "" for an unconditional update. ARGV[4]: the new data
+# as JSON text, absent for a touch. Returns the revision after the update, 0 when the
+# session is not live, or minus the revision found when it is not the expected one.
+# Revisions are compared as the digits they are written with: exact at any size.
 UPDATE_SCRIPT = """\
 local record = redis.call('GET', KEYS[1])
 if not record then
@@ -86,18 +87,33 @@ local created, updated, data_at = string.match(record, '^(%d+):(%d+):%d*:()')
 if not created then
   return redis.error_reply('ERR not a session record: ' .. KEYS[1])
 end
+local revision, body_at = string.match(record, '^(%d+):()', data_at)
+if revision then
+  data_at = body_at
+else
+  revision = '1'
+end
+if ARGV[3] ~= '' and ARGV[3] ~= revision then
+  return -tonumber(revision)
+end
 local now = tonumber(ARGV[1])
 updated = math.max(now, tonumber(updated))
-local data = ARGV[3] or string.sub(record, data_at)
+local data = ARGV[4]
+if data then
+  revision = string.format('%d', tonumber(revision) + 1)
+else
+  data = string.sub(record, data_at)
+end
 local head = created .. ':' .. string.format('%d', updated) .. ':'
+local tail = ':' .. revision .. ':' .. data
 if ARGV[2] == '' then
-  redis.call('SET', KEYS[1], head .. ':' .. data)
+  redis.call('SET', KEYS[1], head .. tail)
 else
   local expires = updated + tonumber(ARGV[2])
-  redis.call('SET', KEYS[1], head .. string.format('%d', expires) .. ':' .. data,
+  redis.call('SET', KEYS[1], head .. string.format('%d', expires) .. tail,
     'PX', string.format('%d', expires - now))
 end
-return 1
+return tonumber(revision)
 """
 UPDATE_SCRIPT_SHA = hashlib.sha1(UPDATE_SCRIPT.encode()).hexdigest()
 
@@ -113,6 +129,9 @@ class RedisSessionStore(ReferenceStore):
 
     shares_sessions_across_instances = True
     """Every store on the same server and ``key_prefix`` sees the same sessions."""
+
+    supports_revisions = True
+    """``update_session`` takes ``expected_revision``; records carry ``revision``."""
 
     def __init__(
         self,
@@ -210,19 +229,19 @@ class RedisSessionStore(ReferenceStore):
 
     async def create_session(self, session_id: str, data: Mapping[str, Any] | None = None) -> None:
         checked_id = validate_session_id(session_id)
-        text = dump_json(validate_data(data))
-        now = now_ms(default_clock)
+        text = data_json(data)
+        now = time_ns() // 1_000_000
         with _CREATE_ERRORS:
             if self._cluster is not None:
                 await self._cluster.initialize()
             if self._ttl_ms is None:
                 created = await self._client.set(
-                    self._key_prefix + checked_id, f"{now}:{now}::{text}", nx=True
+                    self._key_prefix + checked_id, f"{now}:{now}::1:{text}", nx=True
                 )
             else:
                 created = await self._client.set(
                     self._key_prefix + checked_id,
-                    f"{now}:{now}:{now + self._ttl_ms}:{text}",
+                    f"{now}:{now}:{now + self._ttl_ms}:1:{text}",
                     nx=True,
                     px=self._ttl_ms,
                 )
@@ -239,24 +258,40 @@ class RedisSessionStore(ReferenceStore):
             return None
         return _parse_record(checked_id, record)
 
-    async def update_session(self, session_id: str, updates: Mapping[str, Any]) -> None:
+    async def update_session(
+        self,
+        session_id: str,
+        updates: Mapping[str, Any],
+        *,
+        expected_revision: int | None = None,
+    ) -> None:
         checked_id = validate_session_id(session_id)
-        new_data = validate_updates(updates)
-        now = now_ms(default_clock)
-        if new_data is None:
-            args: tuple[str, ...] = (str(now), self._ttl_arg)
+        # A touch ({}) is the most frequent update: it skips the general check.
+        new_data = None if type(updates) is dict and not updates else updates_data(updates)
+        if expected_revision is None:
+            condition = ""
         else:
-            args = (str(now), self._ttl_arg, dump_json(new_data))
+            condition = str(validate_expected_revision(expected_revision))
+        now = str(time_ns() // 1_000_000)
+        if new_data is None:
+            args: tuple[str, ...] = (now, self._ttl_arg, condition)
+        else:
+            args = (now, self._ttl_arg, condition, data_json(new_data))
         key = self._key_prefix + checked_id
         with _UPDATE_ERRORS:
             if self._cluster is not None:
                 await self._cluster.initialize()
             try:
-                await self._client.evalsha(UPDATE_SCRIPT_SHA, 1, key, *args)
+                outcome = await self._client.evalsha(UPDATE_SCRIPT_SHA, 1, key, *args)
             except NoScriptError:
                 # This server has not seen the script yet (new, restarted, failed over or
                 # its cache flushed): EVAL runs it and caches it for the next EVALSHA.
-                await self._client.eval(UPDATE_SCRIPT, 1, key, *args)
+                outcome = await self._client.eval(UPDATE_SCRIPT, 1, key, *args)
+        if condition and outcome <= 0:
+            found = -outcome or None
+            raise RevisionConflictError(
+                f"session {checked_id!r} is at revision {found}, not {condition}", found
+            )
 
     async def delete_session(self, session_id: str) -> None:
         key = self._key_prefix + validate_session_id(session_id)
@@ -268,18 +303,22 @@ class RedisSessionStore(ReferenceStore):
 
 def _parse_record(session_id: str, record: bytes | str) -> SessionData:
     try:
-        # A client built with decode_responses=True hands back str already.
-        text = record.decode() if isinstance(record, bytes) else record
-        created, updated, expires, data_text = text.split(":", 3)
-        data = _JSON_DECODER.decode(data_text)
-        if type(data) is not dict:
-            raise ValueError(f"the data is a JSON {type(data).__name__}, not an object")
+        # A client built with decode_responses=True hands back str.
+        raw = record if isinstance(record, bytes) else record.encode()
+        created, updated, expires, rest = raw.split(b":", 3)
+        if rest[:1] == b"{":  # written before revisions
+            revision, data_text = 1, rest
+        else:
+            revision_text, data_text = rest.split(b":", 1)
+            revision = int(revision_text)
+        data = load_json_object(data_text)
         return SessionData(
             session_id=session_id,
-            created_at=_EPOCH + timedelta(milliseconds=int(created)),
-            updated_at=_EPOCH + timedelta(milliseconds=int(updated)),
+            created_at=datetime_from_ms(int(created)),
+            updated_at=datetime_from_ms(int(updated)),
             ttl=int(expires) // 1000 if expires else None,
             data=data,
+            revision=revision,
         )
     except (ValueError, TypeError, OverflowError) as error:
         raise SessionStoreError(

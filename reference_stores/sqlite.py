@@ -5,6 +5,9 @@ so SQLite makes it atomic, also against other processes on the same file.
 Statements run in threads that each own one connection: one writer (writes
 from this process queue there instead of polling SQLite's lock) and a few
 readers, which WAL lets read while a write is under way.
+
+Rows carry a revision; a conditional update is the same UPDATE with
+``AND revision = ?``, and only its refusal reads the revision it reports.
 """
 
 from __future__ import annotations
@@ -18,21 +21,21 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
 from .base import ReferenceStore, ttl_ms_from_seconds
-from .errors import BackendErrors, SessionExistsError, SessionStoreError
+from .errors import BackendErrors, RevisionConflictError, SessionExistsError, SessionStoreError
 from .interface import SessionData
 from .validation import (
     Clock,
+    data_json,
+    datetime_from_ms,
     default_clock,
-    dump_json,
     load_json_object,
     now_ms,
-    validate_data,
+    updates_data,
+    validate_expected_revision,
     validate_session_id,
-    validate_updates,
 )
 
 __all__ = ["DEFAULT_FILENAME", "DEFAULT_PATH_ENV", "SQLiteSessionStore", "default_path"]
@@ -73,29 +76,36 @@ _SCHEMA = (
         created_at_ms INTEGER NOT NULL,
         updated_at_ms INTEGER NOT NULL,
         expires_at_ms INTEGER,
-        data_json TEXT NOT NULL
+        data_json TEXT NOT NULL,
+        revision INTEGER NOT NULL DEFAULT 1
     ) WITHOUT ROWID""",
     f"""CREATE INDEX IF NOT EXISTS {TABLE}_expires_at_ms
         ON {TABLE} (expires_at_ms) WHERE expires_at_ms IS NOT NULL""",
 )
+# A table made by a version without revisions gains the column; its sessions start at 1.
+_ADD_REVISION_SQL = f"ALTER TABLE {TABLE} ADD COLUMN revision INTEGER NOT NULL DEFAULT 1"
 
 _LIVE = "(expires_at_ms IS NULL OR expires_at_ms > ?)"
 
 _EXISTS_SQL = f"SELECT 1 FROM {TABLE} WHERE session_id = ? AND {_LIVE}"
 _GET_SQL = (
-    f"SELECT created_at_ms, updated_at_ms, expires_at_ms, data_json FROM {TABLE} "
+    f"SELECT created_at_ms, updated_at_ms, expires_at_ms, data_json, revision FROM {TABLE} "
     f"WHERE session_id = ? AND {_LIVE}"
 )
+_REVISION_SQL = f"SELECT revision FROM {TABLE} WHERE session_id = ? AND {_LIVE}"
 # One statement: a fresh row, or a fresh session over an expired one; a live one is
 # left alone and the statement changes no row, which is how the loser learns it lost.
 _CREATE_SQL = (
-    f"INSERT INTO {TABLE} (session_id, created_at_ms, updated_at_ms, expires_at_ms, data_json) "
-    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET "
+    f"INSERT INTO {TABLE} "
+    "(session_id, created_at_ms, updated_at_ms, expires_at_ms, data_json, revision) "
+    "VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT (session_id) DO UPDATE SET "
     "created_at_ms = excluded.created_at_ms, updated_at_ms = excluded.updated_at_ms, "
-    "expires_at_ms = excluded.expires_at_ms, data_json = excluded.data_json "
+    "expires_at_ms = excluded.expires_at_ms, data_json = excluded.data_json, revision = 1 "
     "WHERE expires_at_ms IS NOT NULL AND expires_at_ms <= excluded.created_at_ms"
 )
 # SET expressions read the old row, so max() keeps updated_at from going backwards.
+# A data write adds 1 to the revision; a touch leaves it. The conditional forms add
+# "AND revision = ?" (the expected revision, the last parameter).
 _TOUCH_TTL_SQL = (
     f"UPDATE {TABLE} SET updated_at_ms = max(updated_at_ms, ?), "
     "expires_at_ms = max(updated_at_ms, ?) + ? "
@@ -103,7 +113,7 @@ _TOUCH_TTL_SQL = (
 )
 _REPLACE_TTL_SQL = (
     f"UPDATE {TABLE} SET updated_at_ms = max(updated_at_ms, ?), "
-    "expires_at_ms = max(updated_at_ms, ?) + ?, data_json = ? "
+    "expires_at_ms = max(updated_at_ms, ?) + ?, data_json = ?, revision = revision + 1 "
     f"WHERE session_id = ? AND {_LIVE}"
 )
 _TOUCH_SQL = (
@@ -112,13 +122,13 @@ _TOUCH_SQL = (
 )
 _REPLACE_SQL = (
     f"UPDATE {TABLE} SET updated_at_ms = max(updated_at_ms, ?), expires_at_ms = NULL, "
-    f"data_json = ? WHERE session_id = ? AND {_LIVE}"
+    f"data_json = ?, revision = revision + 1 WHERE session_id = ? AND {_LIVE}"
 )
+_IF_REVISION = " AND revision = ?"
+_MAX_INTEGER = 2**63 - 1
+"""SQLite's largest integer: no row holds a revision beyond it."""
 _DELETE_SQL = f"DELETE FROM {TABLE} WHERE session_id = ?"
 _PURGE_SQL = f"DELETE FROM {TABLE} WHERE expires_at_ms IS NOT NULL AND expires_at_ms <= ?"
-
-# Integer arithmetic, so exact to the millisecond, and faster than validation.datetime_from_ms.
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 _MIN_SQLITE = (3, 24, 0)  # INSERT ... ON CONFLICT DO UPDATE
 
@@ -148,6 +158,9 @@ class SQLiteSessionStore(ReferenceStore):
 
     shares_sessions_across_instances: bool = True
     """A second store on the same file sees the same sessions (not so for ``":memory:"``)."""
+
+    supports_revisions = True
+    """``update_session`` takes ``expected_revision``; rows carry ``revision``."""
 
     def __init__(
         self,
@@ -195,6 +208,8 @@ class SQLiteSessionStore(ReferenceStore):
             self._touch_sql, self._replace_sql = _TOUCH_SQL, _REPLACE_SQL
         else:
             self._touch_sql, self._replace_sql = _TOUCH_TTL_SQL, _REPLACE_TTL_SQL
+        self._touch_if_sql = self._touch_sql + _IF_REVISION
+        self._replace_if_sql = self._replace_sql + _IF_REVISION
 
     def __repr__(self) -> str:
         return f"SQLiteSessionStore({self.path!r}, ttl_seconds={self.ttl_seconds!r})"
@@ -208,7 +223,7 @@ class SQLiteSessionStore(ReferenceStore):
 
     async def create_session(self, session_id: str, data: Mapping[str, Any] | None = None) -> None:
         key = validate_session_id(session_id)
-        text = dump_json(validate_data(data))
+        text = data_json(data)
         now = now_ms(self._clock)
         expires = None if self._ttl_ms is None else now + self._ttl_ms
         with _ERRORS_OF["create_session"]:
@@ -223,20 +238,38 @@ class SQLiteSessionStore(ReferenceStore):
             session = await self._reader.run(_get, key, now)
         return session
 
-    async def update_session(self, session_id: str, updates: Mapping[str, Any]) -> None:
+    async def update_session(
+        self,
+        session_id: str,
+        updates: Mapping[str, Any],
+        *,
+        expected_revision: int | None = None,
+    ) -> None:
         key = validate_session_id(session_id)
-        new_data = validate_updates(updates)
+        new_data = updates_data(updates)
+        expected = validate_expected_revision(expected_revision)
         now = now_ms(self._clock)
         ttl = self._ttl_ms
         if new_data is None:
-            sql = self._touch_sql
+            sql = self._touch_sql if expected is None else self._touch_if_sql
             params: tuple[Any, ...] = (now, key, now) if ttl is None else (now, now, ttl, key, now)
         else:
-            sql = self._replace_sql
-            text = dump_json(new_data)
+            sql = self._replace_sql if expected is None else self._replace_if_sql
+            text = data_json(new_data)
             params = (now, text, key, now) if ttl is None else (now, now, ttl, text, key, now)
         with _ERRORS_OF["update_session"]:
-            await self._writer.run(_write, sql, params)
+            if expected is None:
+                await self._writer.run(_write, sql, params)
+                return
+            # A revision beyond SQLite's integers cannot be bound; 0 matches no row either.
+            bound = expected if expected <= _MAX_INTEGER else 0
+            refused, found = await self._writer.run(
+                _write_if, sql, (*params, bound), key, now, expected
+            )
+        if refused:
+            raise RevisionConflictError(
+                f"session {key!r} is at revision {found}, not {expected}", found
+            )
 
     async def delete_session(self, session_id: str) -> None:
         key = validate_session_id(session_id)
@@ -275,21 +308,43 @@ def _get(connection: sqlite3.Connection, key: str, now: int) -> SessionData | No
     rows = connection.execute(_GET_SQL, (key, now)).fetchall()
     if not rows:
         return None
-    created_ms, updated_ms, expires_ms, data_json = rows[0]
-    created_at = _EPOCH + timedelta(milliseconds=created_ms)
+    created_ms, updated_ms, expires_ms, data_json, revision = rows[0]
     return SessionData(
         session_id=key,
-        created_at=created_at,
-        updated_at=(
-            created_at if updated_ms == created_ms else _EPOCH + timedelta(milliseconds=updated_ms)
-        ),
+        created_at=datetime_from_ms(created_ms),
+        updated_at=datetime_from_ms(updated_ms),
         ttl=None if expires_ms is None else expires_ms // 1000,
         data=load_json_object(data_json),
+        revision=revision,
     )
 
 
 def _write(connection: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> int:
     return connection.execute(sql, params).rowcount
+
+
+def _write_if(
+    connection: sqlite3.Connection,
+    sql: str,
+    params: tuple[Any, ...],
+    key: str,
+    now: int,
+    expected: int,
+) -> tuple[bool, int | None]:
+    """A conditional update: (False, None) when written, else (True, the revision found).
+
+    The refusal alone reads the revision, in the same thread: the happy path is one
+    statement. Should that read find the expected revision (another process deleted
+    and recreated the session in between), the update is tried again: the refusal
+    must name a revision other than the expected one.
+    """
+    while True:
+        if connection.execute(sql, params).rowcount:
+            return False, None
+        rows = connection.execute(_REVISION_SQL, (key, now)).fetchall()
+        found: int | None = rows[0][0] if rows else None
+        if found != expected:
+            return True, found
 
 
 _SETUP_LOCKS: dict[str, threading.Lock] = {}
@@ -342,11 +397,33 @@ class _Opener:
                 connection.execute("PRAGMA journal_mode=WAL").fetchall()
                 for statement in _SCHEMA:
                     connection.execute(statement)
+                _add_revision_column(connection)
                 return
             except sqlite3.OperationalError as error:
                 if "locked" not in str(error) or time.monotonic() >= deadline:
                     raise
                 time.sleep(0.01)
+
+
+def _has_revision_column(connection: sqlite3.Connection) -> bool:
+    columns = connection.execute(f"PRAGMA table_info({TABLE})").fetchall()
+    return any(column[1] == "revision" for column in columns)
+
+
+def _add_revision_column(connection: sqlite3.Connection) -> None:
+    """Migrate a table made without revisions; idempotent, and safe against another process."""
+    if _has_revision_column(connection):
+        return
+    # BEGIN IMMEDIATE takes the write lock first, so of two processes migrating at
+    # once the second finds the column there and does nothing.
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        if not _has_revision_column(connection):
+            connection.execute(_ADD_REVISION_SQL)
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
 
 
 _Job = tuple[Callable[..., Any], tuple[Any, ...], "asyncio.Future[Any]", asyncio.AbstractEventLoop]

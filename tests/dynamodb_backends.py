@@ -13,13 +13,11 @@ Every test gets a table of its own, deleted afterwards: nothing shared is emptie
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
 import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -30,6 +28,11 @@ import pytest
 from botocore.config import Config
 
 from reference_stores.dynamodb import new_boto3_session
+
+try:  # tests/ as a package or as a plain folder on sys.path
+    from .npm_packages import install_pinned
+except ImportError:
+    from npm_packages import install_pinned  # type: ignore[no-redef]
 
 __all__ = [
     "AWS_TEST_ENVIRONMENT",
@@ -195,54 +198,9 @@ def install_dynalite(node: str, npm: str) -> Path:
     version = (
         DYNALITE_VERSION_FOR_NODE_20 if _node_major(node) >= 20 else DYNALITE_VERSION_OLDER_NODE
     )
-    base = Path(
-        os.environ.get("DYNALITE_DIR") or Path(tempfile.gettempdir()) / "mcp-session-store-kit-npm"
+    return install_pinned(
+        npm, "dynalite", version, folder=f"dynalite-{version}", cache_env="DYNALITE_DIR"
     )
-    prefix = base / f"dynalite-{version}"
-    package = prefix / "node_modules" / "dynalite"
-    if (package / "package.json").is_file():
-        return package
-    prefix.mkdir(parents=True, exist_ok=True)
-    lock_path = prefix / ".install-lock"
-    with _file_lock(lock_path):
-        if not (package / "package.json").is_file():
-            # Install scripts stay off: dynalite runs in memory and needs no native build.
-            result = subprocess.run(
-                [
-                    npm,
-                    "install",
-                    "--no-audit",
-                    "--no-fund",
-                    "--no-save",
-                    "--no-package-lock",
-                    "--ignore-scripts",
-                    "--loglevel=error",
-                    "--prefix",
-                    str(prefix),
-                    f"dynalite@{version}",
-                ],
-                capture_output=True,
-                text=True,
-                timeout=300,
-            )
-            if result.returncode != 0 or not (package / "package.json").is_file():
-                raise RuntimeError(
-                    f"npm install dynalite@{version} failed:\n{result.stdout}\n{result.stderr}"
-                )
-    return package
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    # pytest-xdist workers may install at the same moment.
-    import fcntl
-
-    with open(path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class ServerProcess:

@@ -6,9 +6,17 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+import pytest
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: each xdist worker runs its own
+    fcntl = None  # type: ignore[assignment]
 
 TESTS_DIR = Path(__file__).parent
 
@@ -18,6 +26,8 @@ class KitRun:
     returncode: int
     output: str
     report: dict[str, Any] | None
+    cwd: str = ""
+    """Where it ran."""
 
     def status(self, store: str, clause: str) -> str | None:
         assert self.report is not None, self.output[-3000:]
@@ -47,7 +57,9 @@ def run_pytest(
         command.append("--conformance-examples=10")  # the explicit sequences still run
     if report:
         command.append(f"--conformance-report={report_path}")
-    environment = {**os.environ, **(env or {})}
+    # pytest fits its separators and summary lines to the terminal; a fixed width keeps
+    # the output the same on every machine (CI terminals can be hundreds of columns wide).
+    environment = {**os.environ, "COLUMNS": "80", **(env or {})}
     environment["PYTHONPATH"] = os.pathsep.join(
         [str(TESTS_DIR), *filter(None, [environment.get("PYTHONPATH")])]
     )
@@ -64,4 +76,27 @@ def run_pytest(
         check=False,
     )
     loaded = json.loads(report_path.read_text()) if report and report_path.exists() else None
-    return KitRun(completed.returncode, completed.stdout + completed.stderr, loaded)
+    return KitRun(completed.returncode, completed.stdout + completed.stderr, loaded, str(cwd))
+
+
+def kit_run_once(
+    tmp_path_factory: pytest.TempPathFactory, name: str, run: Callable[[Path], KitRun]
+) -> KitRun:
+    """``run(folder)`` once per test session, even across xdist workers.
+
+    A module fixture runs once per worker that takes any of the module's tests; a kit run
+    costs up to minutes, so the first worker runs it and the others wait for its result.
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER") is None or fcntl is None:
+        return run(tmp_path_factory.mktemp(name))
+    shared = tmp_path_factory.getbasetemp().parent  # this session's, shared by its workers
+    result = shared / f"kit-run-{name}.json"
+    with open(shared / f"kit-run-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if result.exists():
+            return KitRun(**json.loads(result.read_text()))
+        folder = shared / f"kit-run-{name}"
+        folder.mkdir()
+        kit_run = run(folder)
+        result.write_text(json.dumps(asdict(kit_run)))
+        return kit_run

@@ -51,24 +51,33 @@ class ServerProcess:
     """One counter server process on a fixed loopback port; stopped, killed and started again."""
 
     def __init__(
-        self, args: Sequence[str], *, port: int, log_path: Path, auth: bool = True
+        self,
+        args: Sequence[str],
+        *,
+        port: int,
+        log_path: Path,
+        auth: bool = True,
+        module: str = "examples.counter_server",
     ) -> None:
         self.args = list(args)
         self.port = port
         self.log_path = log_path
         self.auth = auth
+        self.module = module
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}{MCP_PATH}"
 
+    def command(self) -> list[str]:
+        """The server's command line, without its host, port and arguments."""
+        if self.auth:  # the counter example with the demo token verifier
+            return [sys.executable, str(Path(__file__).resolve()), "--auth"]
+        return [sys.executable, "-m", self.module]
+
     def start(self, timeout: float = 30.0) -> None:
-        if self.auth:
-            command = [sys.executable, str(Path(__file__).resolve()), "--auth"]
-        else:
-            command = [sys.executable, "-m", "examples.counter_server"]
-        command += ["--host", "127.0.0.1", "--port", str(self.port), *self.args]
+        command = [*self.command(), "--host", "127.0.0.1", "--port", str(self.port), *self.args]
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
         with self.log_path.open("ab") as log:
@@ -175,12 +184,15 @@ async def open_raw_session(http: Any, url: str, token: str | None) -> str:
 
 
 async def call_increment(
-    http: Any, url: str, token: str | None, session_id: str, by: int = 1
+    http: Any, url: str, token: str | None, session_id: str, by: int = 1, *, request_id: int = 7
 ) -> Any:
-    """POST one ``increment`` call; returns the HTTP response."""
+    """POST one ``increment`` call; returns the HTTP response.
+
+    Calls in flight at once in one session need distinct ``request_id``s.
+    """
     request = {
         "jsonrpc": "2.0",
-        "id": 7,
+        "id": request_id,
         "method": "tools/call",
         "params": {"name": "increment", "arguments": {"by": by}},
     }

@@ -101,3 +101,14 @@ def factory_of_a_dict() -> dict[str, str]:
 
 
 NOT_CALLABLE = 42
+
+
+class NeedsServerStore(InMemorySessionStore):
+    """A class whose constructor raises, as a store does when a required option is missing."""
+
+    def __init__(
+        self, server: str | None = None, ttl_seconds: float | None = None, clock: Any = None
+    ) -> None:
+        if server is None:
+            raise ValueError("no server given")
+        super().__init__(ttl_seconds=ttl_seconds, clock=clock)

@@ -2,36 +2,61 @@
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 from kit_runs import TESTS_DIR, run_pytest
 
-MARKER = "(the minimal failing sequence, as a script that replays it:)"
 
-
-def test_a_merging_store_fails_model_sequences_with_a_runnable_repro(tmp_path: Path) -> None:
-    run = run_pytest(tmp_path, "--store=broken_stores:MergingUpdateStore", "-k", "model")
-    assert run.status("broken_stores:MergingUpdateStore", "MODEL-SEQUENCES") == "fail"
-    after = run.output.split(MARKER, 1)[1].splitlines()[1:]
-    script_lines = []
-    for line in after:
-        if not line.startswith("    ") and line.strip():
-            break
-        script_lines.append(line[4:])
-    script = tmp_path / "repro.py"
-    script.write_text("\n".join(script_lines))
+def test_a_resurrecting_store_fails_model_sequences_with_a_runnable_repro(tmp_path: Path) -> None:
+    folder = tmp_path / "repros"
+    run = run_pytest(
+        tmp_path,
+        "--store=broken_stores:ResurrectingCreateStore",
+        "-k",
+        "model",
+        f"--conformance-repro-dir={folder}",
+    )
+    assert run.status("broken_stores:ResurrectingCreateStore", "MODEL-SEQUENCES") == "fail"
+    script = folder / "broken_stores_ResurrectingCreateStore__MODEL-SEQUENCES.py"
     replay = subprocess.run(
         [sys.executable, str(script)],
         cwd=tmp_path,
-        env={"PYTHONPATH": str(TESTS_DIR)},
+        env={**os.environ, "PYTHONPATH": str(TESTS_DIR)},
         capture_output=True,
         text=True,
         check=False,
     )
-    assert replay.returncode == 0, replay.stderr
-    assert "then get_session -> SessionData(" in replay.stdout
+    assert replay.returncode == 1, replay.stdout + replay.stderr
+    last = replay.stderr.strip().splitlines()[-1]
+    assert last.startswith("AssertionError: MODEL-SEQUENCES violated: get_session("), last
+
+
+def test_the_same_seed_finds_the_same_sequence(tmp_path: Path) -> None:
+    scripts = []
+    for attempt in range(2):
+        folder = tmp_path / f"repros{attempt}"
+        run_pytest(
+            tmp_path,
+            "--store=broken_stores:ResurrectingCreateStore",
+            "--clause=MODEL-SEQUENCES",
+            "--conformance-seed=12345",
+            f"--conformance-repro-dir={folder}",
+        )
+        script = (folder / "broken_stores_ResurrectingCreateStore__MODEL-SEQUENCES.py").read_text()
+        # ids and the clock's start differ per run; the operations do not
+        body = script.split("async def main", 1)[1]
+        scripts.append(re.sub(r"FakeClock\(start=[0-9.]+\)", "", body))
+    assert scripts[0] == scripts[1]
+
+
+def test_the_sequences_leave_out_what_a_failing_clause_judges(tmp_path: Path) -> None:
+    # Judged alone (-k), MODEL-SEQUENCES still judges UPDATE-REPLACE first, in its process.
+    run = run_pytest(tmp_path, "--store=broken_stores:MergingUpdateStore", "-k", "model")
+    assert run.status("broken_stores:MergingUpdateStore", "MODEL-SEQUENCES") == "pass"
 
 
 def test_the_reference_store_matches_the_model_over_many_examples(tmp_path: Path) -> None:

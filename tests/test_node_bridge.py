@@ -10,14 +10,16 @@ import asyncio
 import math
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from kit_runs import KitRun, run_pytest
+from kit_runs import KitRun, kit_run_once, run_pytest
 
 from conformance.node_bridge import (
     JavaScriptError,
@@ -27,6 +29,7 @@ from conformance.node_bridge import (
     _host_of,
     node_store_target,
 )
+from conformance.targets import StoreBuilder
 from reference_stores.errors import InvalidSessionIdError, SessionExistsError, SessionStoreError
 
 NODE = shutil.which("node")
@@ -281,7 +284,7 @@ def test_thrown_errors_map_by_name_with_message_and_stack(
                 if session_id != "string":
                     assert "JavaScript stack:" in text
                     assert "bridge-errors.mjs" in text
-                    assert "node_host.mjs" not in text
+                    assert "node_bridge/host.mjs" not in text
                     assert caught.value.js_name  # type: ignore[attr-defined]
 
     run(scenario())
@@ -466,7 +469,12 @@ def test_store_output_goes_to_stderr_not_the_protocol() -> None:
             assert await store.session_exists("printed") is True
 
     run(scenario())
-    tail = _host_of(factory).stderr_tail()
+    # stderr is read by a thread of its own: a line may arrive after the answer that followed it.
+    host = _host_of(factory)
+    deadline = time.monotonic() + 10
+    while 'createSession("printed")' not in host.stderr_tail() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    tail = host.stderr_tail()
     assert "EchoStore built: this line must not reach the protocol" in tail
     assert 'createSession("printed")' in tail
 
@@ -482,6 +490,66 @@ def test_declarations_reach_the_suite() -> None:
             assert "fake clock" in timed.conformance_notes["GET-EXPIRED"]
         async with target(f"{JS_STORES}/bridge-echo.mjs")() as echo:
             assert not hasattr(echo, "shares_sessions_across_instances")  # declared nothing
+
+    run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("export", "accepts_ttl", "accepts_clock"),
+    [
+        # Read from the parameter list, as Python reads a signature.
+        ("NoConstructor", False, False),
+        ("EmptyConstructor", False, False),
+        ("CommentOnlyConstructor", False, False),
+        ("FixesItsOwnTtl", False, False),
+        ("makeWithoutOptions", False, False),
+        ("arrowWithoutOptions", False, False),
+        ("DefaultedOptions", True, True),
+        ("DestructuredOptions", True, True),
+        ("InheritsOptions", True, True),
+        ("makeWithOptions", True, True),
+        ("arrowWithOptions", True, True),
+        ("arrowSingleParameter", True, True),
+        ("LegacyConstructor", True, True),
+        # Static declarations override what was read.
+        ("DeclaresNoTtl", False, True),
+        ("DeclaresNoClock", True, False),
+        ("DeclaresTtlAndClock", True, True),
+    ],
+)
+def test_whether_a_store_takes_a_ttl_and_a_clock_is_read_from_its_parameters(
+    export: str, accepts_ttl: bool, accepts_clock: bool
+) -> None:
+    builder = StoreBuilder(target(f"{JS_STORES}/declarations.mjs:{export}"))
+    assert (builder.accepts_ttl, builder.accepts_clock) == (accepts_ttl, accepts_clock)
+
+
+def test_a_store_that_takes_no_options_gets_no_ttl_and_sees_real_time() -> None:
+    factory = target(f"{JS_STORES}/declarations.mjs:EmptyConstructor")
+
+    async def scenario() -> None:
+        async with AsyncExitStack() as stack:
+            builder = StoreBuilder(factory)
+            store = await builder.open(stack, clock=lambda: 1_000_000.0)
+            assert store.clock_mode == "real"
+            before = time.time()
+            await store.create_session("s", {})
+            record = await store.get_session("s")
+            assert record is not None
+            assert record.ttl is None
+            assert record.created_at.timestamp() >= before - 1
+            assert "acceptsClock = false" in store.conformance_notes["TIME-ORDER"]
+
+    run(scenario())
+
+
+def test_static_declarations_reach_the_suite_as_class_attributes_do() -> None:
+    async def scenario() -> None:
+        async with target(f"{JS_STORES}/declarations.mjs:StaticDeclarations")() as store:
+            assert store.shares_sessions_across_instances is True
+            assert store.conformance_not_applicable["CREATE-RACE"] == "declared on the class"
+            assert "DATA-INVALID" in store.conformance_not_applicable  # the bridge's own
+            assert store.conformance_notes["DATA-TYPES"].startswith("a note declared on the class")
 
     run(scenario())
 
@@ -547,6 +615,7 @@ BROKEN_JS_STORES = {
     f"{JS_STORES}/expired-still-returned.cjs:ExpiredStillReturnedStore": "GET-EXPIRED",
     f"{JS_STORES}/own-object.js": "GET-ISOLATED",
     f"{JS_STORES}/by-reference.mjs": "DATA-COPY-IN",
+    f"{JS_STORES}/assigned-keys.mjs": "DATA-STRINGS",
 }
 
 
@@ -556,12 +625,16 @@ def label(spec: str) -> str:
 
 @pytest.fixture(scope="module")
 def example_verdicts(tmp_path_factory: pytest.TempPathFactory) -> KitRun:
-    return run_pytest(
-        tmp_path_factory.mktemp("node-example"),
-        f"--store={label(EXAMPLE)}",
-        "--conformance-race-rounds=5",
-        "--conformance-examples=10",
-        "-q",
+    return kit_run_once(
+        tmp_path_factory,
+        "node-example",
+        lambda folder: run_pytest(
+            folder,
+            f"--store={label(EXAMPLE)}",
+            "--conformance-race-rounds=5",
+            "--conformance-examples=10",
+            "-q",
+        ),
     )
 
 
@@ -569,13 +642,17 @@ def example_verdicts(tmp_path_factory: pytest.TempPathFactory) -> KitRun:
 def verdicts(tmp_path_factory: pytest.TempPathFactory) -> KitRun:
     # The model-based clause shrinks every failure it finds: seconds per broken store, and
     # the clause each store breaks is checked by a scenario of its own anyway.
-    return run_pytest(
-        tmp_path_factory.mktemp("node-broken"),
-        *(f"--store={label(spec)}" for spec in BROKEN_JS_STORES),
-        "--conformance-race-rounds=5",
-        "-k",
-        "not random_operation_sequences",
-        "-q",
+    return kit_run_once(
+        tmp_path_factory,
+        "node-broken",
+        lambda folder: run_pytest(
+            folder,
+            *(f"--store={label(spec)}" for spec in BROKEN_JS_STORES),
+            "--conformance-race-rounds=5",
+            "-k",
+            "not random_operation_sequences",
+            "-q",
+        ),
     )
 
 
@@ -611,10 +688,33 @@ def test_the_suite_names_the_clause_each_broken_javascript_store_breaks(
 def test_a_failure_report_carries_the_javascript_side(verdicts: KitRun) -> None:
     output = verdicts.output
     assert "CREATE-EXISTS (MUST) violated" in output
-    assert "store = OverwritingCreateStore(" in output  # the repro names the JavaScript export
+    assert "check.open(node_store_target(" in output  # the repro rebuilds the JavaScript store
     assert (
         "note: the host ran this store on the suite's fake clock" in output
     )  # on the TTL failures
+
+
+def test_the_repro_of_a_javascript_store_runs_and_fails_on_its_clause(
+    verdicts: KitRun, tmp_path: Path
+) -> None:
+    assert verdicts.report is not None
+    row = next(
+        r
+        for r in verdicts.report["results"]
+        if r["clause"] == "CREATE-EXISTS" and r["status"] == "fail" and r["repro"]
+    )
+    script = tmp_path / "repro.py"
+    script.write_text(row["repro"])
+    ran = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert ran.returncode == 1, ran.stdout + ran.stderr
+    assert ran.stderr.strip().splitlines()[-1].startswith("AssertionError: CREATE-EXISTS violated")
 
 
 def test_a_bad_node_target_stops_the_run_with_one_line(tmp_path: Path) -> None:
@@ -630,7 +730,7 @@ def test_the_javascript_sources_are_valid_for_node() -> None:
     assert NODE is not None
     sources = [
         REPO / EXAMPLE,
-        REPO / "conformance" / "node_host.mjs",
+        REPO / "conformance" / "node_bridge" / "host.mjs",
         *sorted((REPO / JS_STORES).glob("*.*js")),
     ]
     for source in sources:

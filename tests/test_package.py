@@ -13,7 +13,7 @@ import pytest
 
 import reference_stores
 from conformance.targets import STORE_ENTRY_POINT_GROUP
-from reference_stores import SESSION_STORE_METHODS, SessionStore
+from reference_stores import SESSION_STORE_METHODS, RevisionedSessionStore, SessionStore
 
 BLOCK_EXTRAS = """
 import sys
@@ -73,12 +73,14 @@ def _store_classes() -> list[tuple[str, type]]:
     ("name", "store_class"), _store_classes(), ids=lambda v: v if isinstance(v, str) else v.__name__
 )
 def test_every_reference_store_exposes_the_same_interface(name: str, store_class: type) -> None:
+    revisioned = getattr(store_class, "supports_revisions", False) is True
+    protocol = RevisionedSessionStore if revisioned else SessionStore
     for method in SESSION_STORE_METHODS:
         assert inspect.iscoroutinefunction(getattr(store_class, method)), (
             f"{store_class.__name__}.{method}"
         )
         ours = inspect.signature(getattr(store_class, method))
-        theirs = inspect.signature(getattr(SessionStore, method))
+        theirs = inspect.signature(getattr(protocol, method))
         assert list(ours.parameters) == list(theirs.parameters), (
             f"{store_class.__name__}.{method}{ours}"
         )
@@ -90,6 +92,18 @@ def test_every_reference_store_exposes_the_same_interface(name: str, store_class
     assert store_class.__name__ in reference_stores.__all__
 
 
+@pytest.mark.parametrize(
+    ("name", "store_class"), _store_classes(), ids=lambda v: v if isinstance(v, str) else v.__name__
+)
+def test_every_reference_store_keeps_revisions(name: str, store_class: type) -> None:
+    assert store_class.__dict__.get("supports_revisions") is True, store_class.__name__
+    ours = inspect.signature(store_class.update_session)
+    theirs = inspect.signature(RevisionedSessionStore.update_session)
+    assert [(p.name, p.kind, p.default) for p in ours.parameters.values()] == [
+        (p.name, p.kind, p.default) for p in theirs.parameters.values()
+    ], ours
+
+
 def test_the_short_names_resolve_to_their_stores() -> None:
     names = {entry.name for entry in entry_points(group=STORE_ENTRY_POINT_GROUP)}
     assert {"memory", "sqlite", "redis", "dynamodb", "postgres"} <= names
@@ -98,3 +112,12 @@ def test_the_short_names_resolve_to_their_stores() -> None:
 def test_the_package_ships_its_type_marker() -> None:
     for package in ("reference_stores", "conformance"):
         assert (Path(import_module(package).__file__).parent / "py.typed").exists()
+
+
+def test_the_node_bridge_ships_both_halves_in_one_package() -> None:
+    from conformance import node_bridge
+
+    package = Path(node_bridge.__file__).parent
+    assert package.name == "node_bridge"
+    assert package / "host.mjs" == node_bridge.HOST_PATH
+    assert node_bridge.HOST_PATH.is_file()

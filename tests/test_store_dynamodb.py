@@ -19,9 +19,12 @@ from typing import Any
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError, EndpointConnectionError
+from revision_races import check_revision_semantics, race_conditional_writers
+from work_counts import WorkCounter, check_work_per_operation, work
 
 from conformance import SessionStoreContract
-from reference_stores import SessionExistsError, SessionStoreError
+from reference_stores import RevisionConflictError, SessionExistsError, SessionStoreError
+from reference_stores import dynamodb as dynamodb_store
 from reference_stores.dynamodb import (
     DEFAULT_TABLE_NAME,
     DEFAULT_TTL_SECONDS,
@@ -403,6 +406,7 @@ def test_items_this_store_writes_are_exactly_leanmcps(backend: Backend) -> None:
                         "m": {"M": {}},
                     }
                 },
+                "revision": {"N": "1"},  # the one attribute LeanMCP does not write
             }
             clock.now += 10.5
             await store.update_session("py-1", {"data": {"k": "v"}})
@@ -413,6 +417,7 @@ def test_items_this_store_writes_are_exactly_leanmcps(backend: Backend) -> None:
                 "updatedAt": {"S": "2027-01-15T08:00:10.623Z"},
                 "ttl": {"N": "1800003611"},
                 "data": {"M": {"k": {"S": "v"}}},
+                "revision": {"N": "2"},
             }
             clock.now += 1
             await store.update_session("py-1", {})  # a touch keeps data, moves the rest
@@ -421,6 +426,7 @@ def test_items_this_store_writes_are_exactly_leanmcps(backend: Backend) -> None:
             assert raw["updatedAt"] == {"S": "2027-01-15T08:00:11.623Z"}
             assert raw["ttl"] == {"N": "1800003612"}
             assert raw["data"] == {"M": {"k": {"S": "v"}}}
+            assert raw["revision"] == {"N": "2"}
             for attribute in ("createdAt", "updatedAt"):
                 assert ISO_FORM.match(raw[attribute]["S"])
 
@@ -526,6 +532,21 @@ def test_each_operation_sends_exactly_one_request(backend: Backend) -> None:
                 # dynalite does not: the store reads the item to rule out a later updatedAt.
                 await sends(store.update_session("one", {"data": {}}), "UpdateItem", "GetItem")
             assert await store.get_session("one") is None  # no upsert
+
+            # Conditional updates: the same one request; a refusal learns the revision from
+            # the item the failed condition returns, or (dynalite) from one read.
+            await store.create_session("one", {"a": 1})
+            counter.take()
+            await sends(
+                store.update_session("one", {"data": {"b": 2}}, expected_revision=1), "UpdateItem"
+            )
+            await sends(store.update_session("one", {}, expected_revision=2), "UpdateItem")
+            refusal = (
+                ["UpdateItem"] if backend.returns_item_on_failure else ["UpdateItem", "GetItem"]
+            )
+            with pytest.raises(RevisionConflictError):
+                await store.update_session("one", {"data": {"c": 3}}, expected_revision=1)
+            assert counter.take() == refusal
 
     run(scenario())
 
@@ -712,6 +733,181 @@ def test_a_corrupt_item_raises_instead_of_passing_as_a_session(moto_backend: Bac
         async with moto_backend.store() as store:
             with pytest.raises(SessionStoreError, match="not a session item"):
                 await store.get_session("odd")
+
+    run(scenario())
+
+
+# -- revisions, and a table shared with LeanMCP ------------------------------------------------
+
+
+def test_revisions_follow_data_writes(backend: Backend) -> None:
+    async def scenario() -> None:
+        async with backend.store(ttl_seconds=600) as store:
+            await check_revision_semantics(store)
+        async with backend.store(ttl_seconds=None) as store:
+            await check_revision_semantics(store)
+
+    run(scenario())
+
+
+def test_concurrent_conditional_writers_have_one_winner_per_round(backend: Backend) -> None:
+    # Two store objects, two clients and thread pools: the writers' requests really overlap.
+    async def scenario() -> None:
+        async with backend.store() as one, backend.store() as two:
+            await race_conditional_writers([one, two])
+
+    run(scenario())
+
+
+def _leanmcp_update(backend: Backend, session_id: str, data: dict[str, Any], now_s: int) -> None:
+    """LeanMCP's updateSession: one UpdateItem of data, updatedAt and ttl, no condition."""
+    backend.client.update_item(
+        TableName=backend.table_name,
+        Key={"sessionId": {"S": session_id}},
+        UpdateExpression="SET #data = :data, updatedAt = :updatedAt, #ttl = :ttl",
+        ExpressionAttributeNames={"#data": "data", "#ttl": "ttl"},
+        ExpressionAttributeValues={
+            ":data": {"M": data},
+            ":updatedAt": {"S": iso_from_ms(now_s * 1000)},
+            ":ttl": {"N": str(now_s + 3600)},
+        },
+    )
+
+
+def _assert_leanmcp_can_read(item: dict[str, Any] | None) -> None:
+    # What LeanMCP's getSession needs: ISO timestamps, a numeric ttl, a data map.
+    assert item is not None
+    assert ISO_FORM.match(item["updatedAt"]["S"])
+    assert "createdAt" not in item or ISO_FORM.match(item["createdAt"]["S"])
+    assert set(item["ttl"]) == {"N"}
+    assert set(item["data"]) == {"M"}
+
+
+def test_items_leanmcp_wrote_are_at_revision_1_and_take_conditional_writes(
+    backend: Backend,
+) -> None:
+    clock = Clock()
+    now_s = int(clock.now)
+    item = leanmcp_item(
+        "lean",
+        created_at=iso_from_ms(now_s * 1000 - 5000),
+        updated_at=iso_from_ms(now_s * 1000 - 5000),
+        ttl=now_s + 3600,
+        data={"n": {"N": "1"}},
+    )
+    backend.put_raw(item)
+
+    async def scenario() -> None:
+        async with backend.store(ttl_seconds=3600, clock=clock) as store:
+            session = await store.get_session("lean")
+            assert session is not None
+            assert session.revision == 1
+            await store.update_session("lean", {}, expected_revision=1)
+            assert "revision" not in (backend.raw_item("lean") or {})  # a touch adds nothing
+            with pytest.raises(RevisionConflictError) as refused:
+                await store.update_session("lean", {"data": {"n": 2}}, expected_revision=2)
+            assert refused.value.current_revision == 1
+            await store.update_session("lean", {"data": {"n": 2}}, expected_revision=1)
+            after = await store.get_session("lean")
+            assert after is not None
+            assert (after.data, after.revision) == ({"n": 2}, 2)
+            # An unconditional data write on a LeanMCP item counts from 1 too.
+            backend.put_raw(item)
+            await store.update_session("lean", {"data": {"n": 3}})
+            assert (backend.raw_item("lean") or {})["revision"] == {"N": "2"}
+            # LeanMCP's upsert of a missing id: an item without createdAt, also at 1.
+            _leanmcp_update(backend, "upserted", {"u": {"BOOL": True}}, now_s)
+            upserted = await store.get_session("upserted")
+            assert upserted is not None
+            assert (upserted.data, upserted.revision) == ({"u": True}, 1)
+            await store.update_session("upserted", {"data": {"u": False}}, expected_revision=1)
+            raw = backend.raw_item("upserted")
+            _assert_leanmcp_can_read(raw)
+            assert raw is not None
+            assert raw["revision"] == {"N": "2"}
+
+    run(scenario())
+
+
+def test_a_leanmcp_put_over_a_session_starts_it_again_at_1(backend: Backend) -> None:
+    # LeanMCP's createSession is an unconditional PutItem: it drops the revision.
+    clock = Clock()
+    now_s = int(clock.now)
+
+    async def scenario() -> None:
+        async with backend.store(ttl_seconds=3600, clock=clock) as store:
+            await store.create_session("shared", {"v": 1})
+            await store.update_session("shared", {"data": {"v": 2}}, expected_revision=1)
+            await store.update_session("shared", {"data": {"v": 3}}, expected_revision=2)
+            put = leanmcp_item(
+                "shared",
+                created_at=iso_from_ms(now_s * 1000),
+                updated_at=iso_from_ms(now_s * 1000),
+                ttl=now_s + 3600,
+                data={"by": {"S": "leanmcp"}},
+            )
+            backend.put_raw(put)
+            # A writer holding revision 3 learns of the put and changes nothing.
+            with pytest.raises(RevisionConflictError) as refused:
+                await store.update_session("shared", {"data": {"v": 4}}, expected_revision=3)
+            assert refused.value.current_revision == 1
+            assert backend.raw_item("shared") == put
+            session = await store.get_session("shared")
+            assert session is not None
+            assert (session.data, session.revision) == ({"by": "leanmcp"}, 1)
+            await store.update_session("shared", {"data": {"v": 5}}, expected_revision=1)
+            _assert_leanmcp_can_read(backend.raw_item("shared"))
+
+    run(scenario())
+
+
+def test_a_leanmcp_update_keeps_the_revision_and_corrupts_nothing(backend: Backend) -> None:
+    # LeanMCP's updateSession neither reads nor writes the revision: a conditional writer
+    # does not see it, as documented (docs/dynamodb.md); the item stays whole for both.
+    clock = Clock()
+    now_s = int(clock.now)
+
+    async def scenario() -> None:
+        async with backend.store(ttl_seconds=3600, clock=clock) as store:
+            await store.create_session("mixed", {"v": 1})
+            await store.update_session("mixed", {"data": {"v": 2}}, expected_revision=1)
+            clock.now += 1
+            _leanmcp_update(backend, "mixed", {"by": {"S": "leanmcp"}}, now_s + 1)
+            raw = backend.raw_item("mixed")
+            _assert_leanmcp_can_read(raw)
+            assert raw is not None
+            assert raw["revision"] == {"N": "2"}
+            session = await store.get_session("mixed")
+            assert session is not None
+            assert (session.data, session.revision) == ({"by": "leanmcp"}, 2)
+            await store.update_session("mixed", {"data": {"v": 3}}, expected_revision=2)
+            after = await store.get_session("mixed")
+            assert after is not None
+            assert (after.data, after.revision) == ({"v": 3}, 3)
+            assert after.created_at == session.created_at
+            _assert_leanmcp_can_read(backend.raw_item("mixed"))
+
+    run(scenario())
+
+
+def test_a_corrupt_revision_raises_instead_of_passing_for_one(moto_backend: Backend) -> None:
+    item = leanmcp_item(
+        "odd-rev",
+        created_at="2026-01-01T00:00:00.000Z",
+        updated_at="2026-01-01T00:00:00.000Z",
+        ttl=4_000_000_000,
+        data={},
+    )
+    item["revision"] = {"S": "7"}
+    moto_backend.put_raw(item)
+
+    async def scenario() -> None:
+        async with moto_backend.store() as store:
+            with pytest.raises(SessionStoreError, match="not a session item"):
+                await store.get_session("odd-rev")
+            with pytest.raises(SessionStoreError, match="not a session item"):
+                await store.update_session("odd-rev", {"data": {}}, expected_revision=7)
+            assert moto_backend.raw_item("odd-rev") == item
 
     run(scenario())
 
@@ -1013,3 +1209,20 @@ def test_session_from_item_reads_a_bare_item() -> None:
     assert session.created_at == session.updated_at
     assert session.ttl is None
     assert session.data == {}
+
+
+def test_each_operation_checks_data_once_and_never_walks_or_decodes_json(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The work per operation, counted (no clock): a regression of that kind fails here.
+
+    A write checks the data once (in C) and converts its copy to attribute values; a
+    read converts attribute values back: no JSON either way at this nesting depth.
+    """
+    counter = WorkCounter(monkeypatch, dynamodb_store)
+
+    async def scenario() -> None:
+        async with backend.store(ttl_seconds=600) as store:
+            await check_work_per_operation(store, counter, write=work(dumps=1), read=work())
+
+    run(scenario())

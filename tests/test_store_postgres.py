@@ -30,15 +30,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from revision_races import check_revision_semantics, race_conditional_writers
+from work_counts import WorkCounter, check_work_per_operation, work
 
 from conformance import SessionStoreContract
-from reference_stores import SessionStoreError
+from reference_stores import RevisionConflictError, SessionStoreError
 
 try:
     import psycopg
     import psycopg_pool
     from psycopg.rows import dict_row
 
+    from reference_stores import postgres as postgres_store
     from reference_stores.postgres import PostgresSessionStore, open_postgres_store
 except ImportError:
     if os.environ.get("DATABASE_URL"):
@@ -270,6 +273,7 @@ def test_create_schema_is_idempotent_and_safe_to_race(database_url: str, table: 
         "created_at": "timestamp with time zone",
         "updated_at": "timestamp with time zone",
         "expires_at": "timestamp with time zone",
+        "revision": "bigint",
     }
     indexes = sql(database_url, "SELECT indexdef FROM pg_indexes WHERE tablename = %s", [table])
     assert any("(expires_at)" in definition for (definition,) in indexes), indexes
@@ -284,6 +288,101 @@ def test_a_schema_qualified_table_lives_in_that_schema(database_url: str, schema
     run(scenario())
     rows = sql(database_url, f'SELECT id FROM "{schema}".sessions')
     assert rows == [("s1",)]
+
+
+# The table as the version before revisions made it.
+OLD_SCHEMA = (
+    'CREATE TABLE "{table}" (id text COLLATE "C" PRIMARY KEY, data json NOT NULL, '
+    "created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL, expires_at timestamptz, "
+    "CHECK (created_at <= updated_at))"
+)
+
+
+def test_create_schema_migrates_a_table_without_revisions_once(
+    database_url: str, table: str
+) -> None:
+    sql(database_url, OLD_SCHEMA.format(table=table))
+    sql(database_url, f'CREATE INDEX "{table}_expires_at_idx" ON "{table}" (expires_at)')
+    sql(
+        database_url,
+        f"INSERT INTO \"{table}\" VALUES ('old', '{{\"a\": 1}}', now(), now(), NULL)",
+    )
+
+    async def scenario() -> None:
+        stores = [PostgresSessionStore(database_url, table=table) for _ in range(3)]
+        try:
+            with pytest.raises(SessionStoreError):  # the old table, not yet migrated
+                await stores[0].update_session("old", {"data": {}}, expected_revision=1)
+            # Racing migrations: one adds the column, the others find it there.
+            await asyncio.gather(*(store.create_schema() for store in stores))
+            old = await stores[0].get_session("old")
+            assert old is not None
+            assert (old.data, old.revision) == ({"a": 1}, 1)
+            await stores[1].update_session("old", {"data": {"a": 2}}, expected_revision=1)
+            with pytest.raises(RevisionConflictError) as refused:
+                await stores[2].update_session("old", {"data": {"a": 3}}, expected_revision=1)
+            assert refused.value.current_revision == 2
+            await stores[0].create_schema()  # nothing left to do
+            await check_revision_semantics(stores[0])
+        finally:
+            await asyncio.gather(*(store.aclose() for store in stores))
+
+    run(scenario())
+    columns = sql(
+        database_url,
+        "SELECT column_name, data_type, is_nullable, column_default "
+        "FROM information_schema.columns WHERE table_name = %s AND column_name = 'revision'",
+        [table],
+    )
+    assert columns == [("revision", "bigint", "NO", "1")]
+    assert sql(database_url, f'SELECT id, revision FROM "{table}"') == [("old", 2)]
+
+
+def test_revisions_follow_data_writes(database_url: str, table: str) -> None:
+    async def scenario() -> None:
+        async with open_postgres_store(database_url, table=table, ttl_seconds=60) as store:
+            await check_revision_semantics(store)
+        async with open_postgres_store(database_url, table=table, clock=time.time) as clocked:
+            await check_revision_semantics(clocked)
+
+    run(scenario())
+
+
+def test_concurrent_conditional_writers_have_one_winner_per_round(
+    database_url: str, table: str
+) -> None:
+    # Four store objects, four pools: the writers race on separate connections.
+    async def scenario() -> None:
+        async with contextlib.AsyncExitStack() as stack:
+            stores = [
+                await stack.enter_async_context(
+                    open_postgres_store(database_url, table=table, max_size=4)
+                )
+                for _ in range(4)
+            ]
+            await race_conditional_writers(stores)
+
+    run(scenario())
+
+
+def test_a_refusal_reports_the_revision_another_connection_wrote(
+    database_url: str, table: str
+) -> None:
+    async def scenario() -> None:
+        async with open_postgres_store(database_url, table=table) as store:
+            await store.create_session("s", {"n": 1})
+            sql(
+                database_url,
+                f'UPDATE "{table}" SET data = \'{{"n": 2}}\', revision = revision + 1',
+            )
+            with pytest.raises(RevisionConflictError) as refused:
+                await store.update_session("s", {"data": {"n": 3}}, expected_revision=1)
+            assert refused.value.current_revision == 2
+            after = await store.get_session("s")
+            assert after is not None
+            assert (after.data, after.revision) == ({"n": 2}, 2)
+
+    run(scenario())
 
 
 def test_data_is_kept_as_json_text_with_nul_escaped(database_url: str, table: str) -> None:
@@ -959,5 +1058,18 @@ def test_connections_are_cut_mid_run_and_come_back(database_url: str) -> None:
             await _go_away_and_come_back(url, proxy.stop, proxy.start, direct_url=database_url)
         finally:
             await proxy.stop()
+
+    run(scenario())
+
+
+def test_each_operation_serializes_or_decodes_once_at_most_and_never_walks(
+    database_url: str, table: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The work per operation, counted (no clock): a regression of that kind fails here."""
+    counter = WorkCounter(monkeypatch, postgres_store)
+
+    async def scenario() -> None:
+        async with open_postgres_store(database_url, table=table, ttl_seconds=60) as store:
+            await check_work_per_operation(store, counter, write=work(dumps=1), read=work(loads=1))
 
     run(scenario())

@@ -21,9 +21,12 @@ from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import OutOfMemoryError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from revision_races import check_revision_semantics, race_conditional_writers
+from work_counts import WorkCounter, check_work_per_operation, work
 
 from conformance import SessionStoreContract
-from reference_stores import SessionExistsError, SessionStoreError
+from reference_stores import RevisionConflictError, SessionExistsError, SessionStoreError
+from reference_stores import redis as redis_store
 from reference_stores.redis import (
     DEFAULT_REDIS_URL,
     RedisSessionStore,
@@ -306,14 +309,17 @@ def test_record_layout_and_data_kept_as_opaque_json_text() -> None:
         store = RedisSessionStore(client, key_prefix="p:", ttl_seconds=60)
         await store.create_session("s", data)
         raw = await client.get("p:s")
-        created, updated, expires, text = raw.split(b":", 3)
+        created, updated, expires, revision, text = raw.split(b":", 4)
         assert int(updated) == int(created)
         assert int(expires) == int(created) + 60_000
+        assert revision == b"1"
         await store.update_session("s", {})  # a touch rewrites the header around the same text
-        assert (await client.get("p:s")).split(b":", 3)[3] == text
+        assert (await client.get("p:s")).split(b":", 4)[3:] == [b"1", text]
         await store.update_session("s", {"data": {"nested": {"empty": {}, "list": []}}})
+        assert (await client.get("p:s")).split(b":", 4)[3] == b"2"
         record = await store.get_session("s")
         assert record is not None
+        assert record.revision == 2
         assert record.data == {"nested": {"empty": {}, "list": []}}
         assert type(record.data["nested"]["empty"]) is dict
         assert type(record.data["nested"]["list"]) is list
@@ -409,6 +415,104 @@ def test_updated_at_never_moves_back_when_a_writer_clock_is_behind() -> None:
         assert record.ttl == (ahead + 10_000) // 1000
         # The key lives until updated_at + ttl, as the record says.
         assert 14_000 < await client.pttl("p:s") <= 15_000
+
+    run(scenario())
+
+
+# --- revisions ----------------------------------------------------------------------------------
+
+
+def test_revisions_follow_data_writes_on_fakeredis() -> None:
+    async def scenario() -> None:
+        await check_revision_semantics(
+            RedisSessionStore(fakeredis.FakeAsyncRedis(), ttl_seconds=60)
+        )
+        await check_revision_semantics(
+            RedisSessionStore(fakeredis.FakeAsyncRedis(decode_responses=True), ttl_seconds=None)
+        )
+
+    run(scenario())
+
+
+def test_revisions_on_the_real_server_and_cluster(
+    shared_server_prefix: str, redis_cluster: RedisCluster3
+) -> None:
+    async def scenario() -> None:
+        async with RedisSessionStore(url=REDIS_URL, key_prefix=shared_server_prefix) as store:
+            await check_revision_semantics(store)
+        async with RedisSessionStore(
+            url=redis_cluster.url, cluster=True, key_prefix="rev:"
+        ) as on_cluster:
+            await check_revision_semantics(on_cluster)
+
+    run(scenario())
+
+
+def test_concurrent_conditional_writers_on_the_real_server(shared_server_prefix: str) -> None:
+    # Four store objects, four clients: the writers race on separate connections.
+    async def scenario() -> None:
+        stores = [
+            RedisSessionStore(url=REDIS_URL, key_prefix=shared_server_prefix) for _ in range(4)
+        ]
+        try:
+            await race_conditional_writers(stores)
+        finally:
+            for store in stores:
+                await store.aclose()
+
+    run(scenario())
+
+
+def test_concurrent_conditional_writers_on_the_cluster(redis_cluster: RedisCluster3) -> None:
+    async def scenario() -> None:
+        stores = [
+            RedisSessionStore(url=redis_cluster.url, cluster=True, key_prefix="race:")
+            for _ in range(4)
+        ]
+        try:
+            await race_conditional_writers(stores)
+        finally:
+            for store in stores:
+                await store.aclose()
+
+    run(scenario())
+
+
+def test_a_record_written_before_revisions_is_at_revision_1() -> None:
+    async def scenario() -> None:
+        client = fakeredis.FakeAsyncRedis()
+        store = RedisSessionStore(client, key_prefix="p:", ttl_seconds=10)
+        now = int(time.time() * 1000)
+        await client.set("p:s", f'{now}:{now}:{now + 10_000}:{{"n":1}}', px=10_000)
+        old = await store.get_session("s")
+        assert old is not None
+        assert (old.data, old.revision) == ({"n": 1}, 1)
+        await store.update_session("s", {}, expected_revision=1)  # a touch keeps it at 1
+        assert (await client.get("p:s")).split(b":", 4)[3:] == [b"1", b'{"n":1}']
+        with pytest.raises(RevisionConflictError) as refused:
+            await store.update_session("s", {"data": {"n": 2}}, expected_revision=2)
+        assert refused.value.current_revision == 1
+        await store.update_session("s", {"data": {"n": 2}}, expected_revision=1)
+        new = await store.get_session("s")
+        assert new is not None
+        assert (new.data, new.revision) == ({"n": 2}, 2)
+
+    run(scenario())
+
+
+def test_revisions_are_compared_as_written_digits() -> None:
+    # Beyond 2**53 a Lua number would round; the script compares the digits instead.
+    async def scenario() -> None:
+        client = fakeredis.FakeAsyncRedis()
+        store = RedisSessionStore(client, key_prefix="p:", ttl_seconds=None)
+        now = int(time.time() * 1000)
+        await client.set("p:s", f"{now}:{now}::9007199254740993:{{}}")
+        with pytest.raises(RevisionConflictError):
+            await store.update_session("s", {}, expected_revision=9007199254740992)
+        await store.update_session("s", {}, expected_revision=9007199254740993)
+        session = await store.get_session("s")
+        assert session is not None
+        assert session.revision == 9007199254740993
 
     run(scenario())
 
@@ -589,6 +693,14 @@ def test_each_operation_is_one_command_and_one_reply(server: RedisServer) -> Non
         await one_round_trip(store.update_session("s", {"data": {"a": 2}}), ["EVALSHA"])
         await one_round_trip(store.update_session("s", {}), ["EVALSHA"])
         await one_round_trip(store.update_session("missing", {}), ["EVALSHA"])
+        await one_round_trip(
+            store.update_session("s", {"data": {"a": 3}}, expected_revision=2), ["EVALSHA"]
+        )
+        with pytest.raises(RevisionConflictError):  # the refusal names the revision: no read
+            await one_round_trip(
+                store.update_session("s", {"data": {"a": 4}}, expected_revision=2), ["EVALSHA"]
+            )
+        assert CountingConnection.sent == ["EVALSHA"]
         await one_round_trip(store.delete_session("s"), ["DEL"])
         with pytest.raises(SessionExistsError):
             await one_round_trip(store.create_session("warm"), ["SET"])
@@ -727,5 +839,22 @@ def test_real_server_from_redis_url_is_used_when_set(shared_server_prefix: str) 
             assert await raw.exists(f"{shared_server_prefix}probe") == 1
             await raw.aclose()
             await store.delete_session("probe")
+
+    run(scenario())
+
+
+def test_each_operation_serializes_or_decodes_once_at_most_and_never_walks(
+    server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The work per operation, counted (no clock): a regression of that kind fails here."""
+    counter = WorkCounter(monkeypatch, redis_store)
+
+    async def scenario() -> None:
+        client = redis.asyncio.Redis(port=server.port)
+        store = RedisSessionStore(client, key_prefix="p:", ttl_seconds=60)
+        try:
+            await check_work_per_operation(store, counter, write=work(dumps=1), read=work(loads=1))
+        finally:
+            await client.aclose()
 
     run(scenario())

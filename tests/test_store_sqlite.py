@@ -17,9 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from revision_races import check_revision_semantics, race_conditional_writers
+from work_counts import WorkCounter, check_work_per_operation, work
 
 from conformance import SessionStoreContract
-from reference_stores import SessionExistsError, SessionStoreError
+from reference_stores import RevisionConflictError, SessionExistsError, SessionStoreError
+from reference_stores import sqlite as sqlite_store
 from reference_stores.sqlite import (
     DEFAULT_FILENAME,
     DEFAULT_PATH_ENV,
@@ -195,6 +198,127 @@ def test_memory_databases_are_private_to_their_store() -> None:
             assert not await other.session_exists("s")
 
     run(scenario())
+
+
+# -- revisions ---------------------------------------------------------------
+
+# The table as the version before revisions made it.
+OLD_SCHEMA = f"""CREATE TABLE {TABLE} (
+    session_id TEXT NOT NULL PRIMARY KEY,
+    created_at_ms INTEGER NOT NULL,
+    updated_at_ms INTEGER NOT NULL,
+    expires_at_ms INTEGER,
+    data_json TEXT NOT NULL
+) WITHOUT ROWID"""
+
+
+def test_revisions_follow_data_writes_on_a_file_and_in_memory(db_path: Path) -> None:
+    async def scenario() -> None:
+        async with SQLiteSessionStore(db_path, ttl_seconds=60) as on_file:
+            await check_revision_semantics(on_file)
+        async with SQLiteSessionStore(":memory:") as in_memory:
+            await check_revision_semantics(in_memory)
+
+    run(scenario())
+
+
+def test_concurrent_conditional_writers_have_one_winner_per_round(db_path: Path) -> None:
+    # Four store objects: four writer connections racing on one file, as four processes would.
+    async def scenario() -> None:
+        stores = [SQLiteSessionStore(db_path, ttl_seconds=60) for _ in range(4)]
+        try:
+            await race_conditional_writers(stores)
+        finally:
+            for store in stores:
+                await store.aclose()
+
+    run(scenario())
+
+
+def test_a_conditional_update_racing_another_process_is_refused(db_path: Path) -> None:
+    # Another process writes between this store's read and its conditional write.
+    clock = FakeClock()
+
+    async def scenario() -> None:
+        async with SQLiteSessionStore(db_path, clock=clock) as store:
+            await store.create_session("s", {"n": 1})
+            seen = await store.get_session("s")
+            assert seen is not None
+            with sqlite3.connect(db_path) as other:
+                other.execute(
+                    f"UPDATE {TABLE} SET data_json = '{{\"n\":2}}', revision = revision + 1"
+                )
+            other.close()
+            with pytest.raises(RevisionConflictError) as refused:
+                await store.update_session("s", {"data": {"n": 3}}, expected_revision=seen.revision)
+            assert refused.value.current_revision == 2
+            after = await store.get_session("s")
+            assert after is not None
+            assert (after.data, after.revision) == ({"n": 2}, 2)
+
+    run(scenario())
+
+
+def test_a_table_without_revisions_is_migrated_once_and_keeps_its_sessions(
+    db_path: Path,
+) -> None:
+    with sqlite3.connect(db_path) as connection:
+        connection.execute(OLD_SCHEMA)
+        connection.execute(
+            f"INSERT INTO {TABLE} VALUES ('old', 1700000000000, 1700000000500, NULL, '{{\"a\":1}}')"
+        )
+    connection.close()
+
+    async def scenario() -> None:
+        # Two stores set the file up: the second finds the column there.
+        async with SQLiteSessionStore(db_path) as first, SQLiteSessionStore(db_path) as second:
+            old = await first.get_session("old")
+            assert old is not None
+            assert (old.data, old.revision) == ({"a": 1}, 1)
+            await second.update_session("old", {"data": {"a": 2}}, expected_revision=1)
+            with pytest.raises(RevisionConflictError) as refused:
+                await first.update_session("old", {"data": {"a": 3}}, expected_revision=1)
+            assert refused.value.current_revision == 2
+            await first.create_session("new")
+            new = await second.get_session("new")
+            assert new is not None
+            assert new.revision == 1
+        # A later store on the migrated file changes nothing more.
+        async with SQLiteSessionStore(db_path) as again:
+            migrated = await again.get_session("old")
+            assert migrated is not None
+            assert (migrated.data, migrated.revision) == ({"a": 2}, 2)
+
+    run(scenario())
+    with sqlite3.connect(db_path) as connection:
+        columns = [row[1] for row in connection.execute(f"PRAGMA table_info({TABLE})")]
+    connection.close()
+    assert columns.count("revision") == 1
+    assert columns[-1] == "revision"
+
+
+def test_migrating_processes_do_not_trip_over_each_other(db_path: Path) -> None:
+    with sqlite3.connect(db_path) as connection:
+        connection.execute(OLD_SCHEMA)
+    connection.close()
+    code = (
+        "import asyncio, sys\n"
+        "from reference_stores.sqlite import SQLiteSessionStore\n"
+        "async def main():\n"
+        "    async with SQLiteSessionStore(sys.argv[1]) as store:\n"
+        "        await store.create_session(sys.argv[2])\n"
+        "        await store.update_session(sys.argv[2], {'data': {}}, expected_revision=1)\n"
+        "asyncio.run(main())\n"
+    )
+    processes = [
+        subprocess.Popen([sys.executable, "-c", code, str(db_path), f"p{index}"], cwd=REPO_ROOT)
+        for index in range(4)
+    ]
+    assert [process.wait(timeout=60) for process in processes] == [0, 0, 0, 0]
+    with sqlite3.connect(db_path) as connection:
+        rows = connection.execute(f"SELECT session_id, revision FROM {TABLE}").fetchall()
+    connection.close()
+    assert sorted(rows) == [(f"p{index}", 2) for index in range(4)]
 
 
 # -- purge_expired -----------------------------------------------------------
@@ -682,5 +806,18 @@ def test_a_corrupt_row_raises_with_the_cause(
             with pytest.raises(SessionStoreError) as error:
                 await store.get_session("s")
             assert_backend_error(error, cause)
+
+    run(scenario())
+
+
+def test_each_operation_serializes_or_decodes_once_at_most_and_never_walks(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The work per operation, counted (no clock): a regression of that kind fails here."""
+    counter = WorkCounter(monkeypatch, sqlite_store)
+
+    async def scenario() -> None:
+        async with SQLiteSessionStore(db_path, ttl_seconds=60) as store:
+            await check_work_per_operation(store, counter, write=work(dumps=1), read=work(loads=1))
 
     run(scenario())

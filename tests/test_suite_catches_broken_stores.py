@@ -1,36 +1,90 @@
 """The suite is proven able to fail: every clause has a broken store it must catch.
 
-One run of the suite judges every broken store and the in-memory reference
-store side by side; each test below reads one verdict from its report.
+One run of the suite (under pytest-xdist, as the project's tests run) judges every
+broken store and the in-memory reference store side by side; each test below reads
+verdicts from its report. Each broken store has one mistake and must fail exactly
+the clause that mistake breaks (MODEL-SEQUENCES may see it too): every other clause
+passes, is not applicable, or is BLOCKED by that clause.
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from broken_stores import BROKEN_STORES, MODEL_CAUGHT_STORES, WARNING_STORES
-from kit_runs import KitRun, run_pytest
+from broken_stores import BROKEN_STORES, WARNING_STORES
+from kit_runs import TESTS_DIR, KitRun, kit_run_once, run_pytest
 
 
 @pytest.fixture(scope="module")
 def verdicts(tmp_path_factory: pytest.TempPathFactory) -> KitRun:
     stores = ["memory", *(f"broken_stores:{name}" for name in [*BROKEN_STORES, *WARNING_STORES])]
-    return run_pytest(tmp_path_factory.mktemp("broken"), *(f"--store={s}" for s in stores), "-q")
-
-
-@pytest.mark.parametrize(("store", "clause"), sorted(BROKEN_STORES.items()))
-def test_suite_fails_the_broken_store_on_its_clause(
-    verdicts: KitRun, store: str, clause: str
-) -> None:
-    assert verdicts.status(f"broken_stores:{store}", clause) == "fail", verdicts.statuses(
-        f"broken_stores:{store}"
+    return kit_run_once(
+        tmp_path_factory,
+        "broken",
+        lambda folder: run_pytest(
+            folder,
+            *(f"--store={s}" for s in stores),
+            "-q",
+            "-n",
+            "2",
+            f"--conformance-repro-dir={folder / 'repros'}",
+            timeout=900,
+        ),
     )
 
 
-@pytest.mark.parametrize("store", MODEL_CAUGHT_STORES)
-def test_generated_sequences_catch_the_broken_store_too(verdicts: KitRun, store: str) -> None:
-    assert verdicts.status(f"broken_stores:{store}", "MODEL-SEQUENCES") == "fail"
+@pytest.mark.parametrize(("store", "clause"), sorted(BROKEN_STORES.items()))
+def test_suite_fails_the_broken_store_on_its_clause_and_no_other(
+    verdicts: KitRun, store: str, clause: str
+) -> None:
+    statuses = verdicts.statuses(f"broken_stores:{store}")
+    assert statuses[clause] == "fail", statuses
+    failed = {c for c, status in statuses.items() if status in ("fail", "error")}
+    assert failed in ({clause}, {clause, "MODEL-SEQUENCES"}), statuses
+    unexpected = {
+        c: status
+        for c, status in statuses.items()
+        if status not in ("pass", "n/a", "blocked") and c not in (clause, "MODEL-SEQUENCES")
+    }
+    assert not unexpected, statuses
+
+
+@pytest.mark.parametrize(("store", "clause"), sorted(BROKEN_STORES.items()))
+def test_a_blocked_clause_names_the_failing_one(verdicts: KitRun, store: str, clause: str) -> None:
+    assert verdicts.report is not None
+    for row in verdicts.report["results"]:
+        if row["store"] == f"broken_stores:{store}" and row["status"] == "blocked":
+            assert row["reason"].startswith(f"BLOCKED by {clause}"), row
+
+
+@pytest.mark.parametrize(
+    ("store", "clause", "not_failed"),
+    [
+        # get_session ignores expiry: nothing refreshed a TTL, no update revived a session.
+        ("ExpiredReadableStore", "GET-EXPIRED", ["GET-NO-REFRESH", "UPDATE-EXPIRED"]),
+        # Sessions never expire: session_exists refreshed nothing.
+        ("NeverExpiringStore", "GET-EXPIRED", ["EXISTS-NO-REFRESH", "GET-NO-REFRESH"]),
+        # Integers are not the point of these clauses; they are judged with text.
+        ("BoolAsIntStore", "DATA-TYPES", ["ID-DISTINCT", "CREATE-RACE", "DELETE-REMOVES"]),
+    ],
+)
+def test_a_store_is_never_failed_for_a_cause_it_did_not_show(
+    verdicts: KitRun, store: str, clause: str, not_failed: list[str]
+) -> None:
+    statuses = verdicts.statuses(f"broken_stores:{store}")
+    assert statuses[clause] == "fail"
+    for other in not_failed:
+        assert statuses[other] in ("blocked", "pass"), (other, statuses)
+
+
+def test_generated_sequences_leave_out_what_a_failing_clause_judges(verdicts: KitRun) -> None:
+    # The merging store fails UPDATE-REPLACE; the sequences then draw no data updates,
+    # and MODEL-SEQUENCES does not report that mistake a second time.
+    assert verdicts.status("broken_stores:MergingUpdateStore", "UPDATE-REPLACE") == "fail"
+    assert verdicts.status("broken_stores:MergingUpdateStore", "MODEL-SEQUENCES") == "pass"
 
 
 @pytest.mark.parametrize(("store", "clause"), sorted(WARNING_STORES.items()))
@@ -50,14 +104,35 @@ def test_the_reference_store_passes_every_clause_in_the_same_run(verdicts: KitRu
     assert verdicts.returncode == 1  # the broken stores fail the run
 
 
+def test_the_verdicts_are_the_same_without_xdist(verdicts: KitRun, tmp_path: Path) -> None:
+    # Prerequisites judged on one worker, their dependents on the other: each process
+    # judges what it leans on itself, so one process gives the same verdicts.
+    chosen = ["NaiveTimeStore", "ExpiredReadableStore", "CoarseExistsStore"]
+    serial = run_pytest(tmp_path, *(f"--store=broken_stores:{name}" for name in chosen), "-q")
+    for name in chosen:
+        store = f"broken_stores:{name}"
+        expected = verdicts.statuses(store)
+        expected.pop("MODEL-SEQUENCES")
+        found = serial.statuses(store)
+        found.pop("MODEL-SEQUENCES")
+        assert found == expected, name
+
+
+def test_the_json_report_states_the_spec_version(verdicts: KitRun) -> None:
+    from conformance import SPEC_VERSION
+
+    assert verdicts.report is not None
+    assert verdicts.report["spec_version"] == SPEC_VERSION
+
+
 def test_a_failure_quotes_the_clause_and_lists_the_operations(verdicts: KitRun) -> None:
     output = verdicts.output
     assert (
         "CREATE-EXISTS (MUST) violated: Creating over a live session raises `SessionExistsError`"
         in output
     )
-    assert "operations that led to it (a repro):" in output
-    assert "store = OverwritingCreateStore(" in output
+    assert "a repro (in full: --conformance-repro-dir or the JSON report):" in output
+    assert "store = await check.open(OverwritingCreateStore" in output
     assert "# raised SessionExistsError" not in output.split("OverwritingCreateStore")[0][-200:]
 
 
@@ -84,3 +159,38 @@ def test_a_store_whose_backend_fails_properly_passes_err_backend(tmp_path: Path)
         "backend_failures",
     )
     assert run.status("broken_stores:DeadBackendStore", "ERR-BACKEND") == "pass", run.output[-2000:]
+
+
+def test_a_baselined_failure_still_blocks_what_leans_on_it(tmp_path: Path) -> None:
+    baseline = tmp_path / "baseline.txt"
+    baseline.write_text("TIME-UTC  # naive datetimes, known\n")
+    run = run_pytest(
+        tmp_path,
+        "--store=broken_stores:NaiveTimeStore",
+        f"--conformance-baseline={baseline}",
+        "-q",
+    )
+    statuses = run.statuses("broken_stores:NaiveTimeStore")
+    assert statuses["TIME-UTC"] == "expected-fail"
+    assert statuses["CREATE-NEW"] == statuses["UPDATE-TIMES"] == "blocked"
+    assert statuses["MODEL-SEQUENCES"] == "pass"  # it compares no times then
+    assert "BLOCKED" in run.output
+    assert run.returncode == 0, run.output[-2000:]
+
+
+@pytest.mark.parametrize(("store", "clause"), sorted(BROKEN_STORES.items()))
+def test_the_repro_of_each_broken_store_fails_on_its_clause(
+    verdicts: KitRun, store: str, clause: str
+) -> None:
+    script = Path(verdicts.cwd) / "repros" / f"broken_stores_{store}__{clause}.py"
+    ran = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=TESTS_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert ran.returncode == 1, ran.stdout + ran.stderr
+    last = ran.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"AssertionError: {clause} violated: "), ran.stderr[-2000:]

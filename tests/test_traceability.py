@@ -8,11 +8,14 @@ from pathlib import Path
 import pytest
 from broken_stores import BROKEN_STORES, WARNING_STORES
 
-from conformance import CLAUSES, SessionStoreContract
+from conformance import CLAUSES, SessionStoreContract, clause_by_id
+from conformance.clauses import prerequisites
+from conformance.runner import ScenarioInfo, scenarios_of
 
 ROOT = Path(__file__).parent.parent
 SPEC = ROOT / "SPEC.md"
 CLAUSE_HEADING = re.compile(r"^#### ([A-Z0-9-]+) · (MUST|SHOULD)$")
+LEANS_ON = re.compile(r"^\*Leans on:\* (.+)\.$")
 
 # Clauses whose failing store is proven outside broken_stores.py: test file -> test name.
 PROVEN_ELSEWHERE = {
@@ -23,10 +26,6 @@ PROVEN_ELSEWHERE = {
     "ERR-BACKEND": (
         "test_suite_catches_broken_stores.py",
         "test_backend_errors_turned_into_none_fail_err_backend",
-    ),
-    "MODEL-SEQUENCES": (
-        "test_model_based.py",
-        "test_a_merging_store_fails_model_sequences_with_a_runnable_repro",
     ),
 }
 # Invisible through the interface: checked on raw records by the text-backed stores' own tests.
@@ -44,6 +43,26 @@ def spec_clauses() -> dict[str, tuple[str, str]]:
     return found
 
 
+def suite_scenarios() -> dict[str, ScenarioInfo]:
+    return scenarios_of(SessionStoreContract)
+
+
+def spec_leans_on() -> dict[str, tuple[str, ...]]:
+    """Each clause's *Leans on* line, read from its block of SPEC.md."""
+    found: dict[str, tuple[str, ...]] = {}
+    current = None
+    for line in SPEC.read_text(encoding="utf-8").splitlines():
+        heading = CLAUSE_HEADING.match(line)
+        if heading:
+            current = heading.group(1)
+            found[current] = ()
+        elif line.startswith("#"):
+            current = None
+        elif current is not None and (leans := LEANS_ON.match(line)):
+            found[current] = tuple(part.strip("` ") for part in leans.group(1).split(","))
+    return found
+
+
 def suite_tests() -> dict[str, list[str]]:
     by_clause: dict[str, list[str]] = {}
     for name in dir(SessionStoreContract):
@@ -58,6 +77,23 @@ def test_spec_and_the_suite_state_the_same_clauses_word_for_word() -> None:
     assert list(stated) == [clause.id for clause in CLAUSES]
     for clause in CLAUSES:
         assert stated[clause.id] == (clause.level, clause.text), clause.id
+
+
+def test_spec_and_the_suite_state_the_same_dependencies() -> None:
+    stated = spec_leans_on()
+    for clause in CLAUSES:
+        assert stated[clause.id] == clause.leans_on, clause.id
+
+
+def test_dependencies_name_clauses_and_never_come_back_round() -> None:
+    for clause in CLAUSES:
+        for other in clause.leans_on:
+            clause_by_id(other)
+        assert clause.id not in prerequisites(clause.id), clause.id
+    for members in suite_scenarios().values():
+        for other in (*members.needs, *members.consults):
+            clause_by_id(other)
+            assert members.clause.id not in (other, *prerequisites(other)), members.name
 
 
 @pytest.mark.parametrize("clause", [c.id for c in CLAUSES])

@@ -25,6 +25,7 @@ from .ids import IdClauses
 from .interface import InterfaceClauses
 from .model import ModelClauses
 from .reading import ExistsClauses, GetClauses
+from .revisions import RevisionClauses
 from .timestamps import TimestampClauses
 from .ttl import TtlClauses
 from .update import UpdateClauses
@@ -45,6 +46,7 @@ class SessionStoreContract(
     DataClauses,
     TimestampClauses,
     TtlClauses,
+    RevisionClauses,
     ErrorClauses,
     ConsistencyClauses,
     ModelClauses,
@@ -109,4 +111,5 @@ def settings_from(config: pytest.Config) -> Settings:
         race_concurrency=option("conformance_race_concurrency", defaults.race_concurrency),
         scenario_timeout=option("conformance_timeout", defaults.scenario_timeout),
         examples=option("conformance_examples", defaults.examples),
+        seed=option("conformance_seed", defaults.seed),
     )

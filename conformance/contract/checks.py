@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Awaitable
 from dataclasses import dataclass
@@ -32,7 +33,16 @@ def snapshot(record: object) -> Snapshot:
         raise ClauseViolation(
             f"get_session returned a {type(record).__name__} without the attribute(s) {', '.join(missing)}"
         )
-    return Snapshot(*(getattr(record, name) for name in _ATTRIBUTES))
+    # A copy: a store that hands out (or keeps) the very objects the suite holds must not
+    # change the suite's record of what it saw, or a later comparison would agree with it.
+    return Snapshot(*(_copied(getattr(record, name)) for name in _ATTRIBUTES))
+
+
+def _copied(value: Any) -> Any:
+    try:
+        return copy.deepcopy(value)
+    except Exception:  # a value no copy can be made of is compared as it is
+        return value
 
 
 async def read(trial: Trial, store: Any, session_id: str) -> Snapshot:
@@ -128,7 +138,8 @@ async def check_unchanged(
     """Read the session again: it must be exactly as ``before``, whatever ``cause`` did."""
     after = await read(trial, store, session_id)
     trial.check(
-        after == before, f"{cause} changed the session {session_id!r}: {before} became {after}"
+        after == before,
+        f"after {cause}, get_session({session_id!r}) returned {after}; before, it returned {before}",
     )
     return after
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..runner import contract_test
 from ..trial import Trial
 from .checks import check_data, read
@@ -11,70 +13,83 @@ class ConsistencyClauses:
     @contract_test("CONS-READ-YOUR-WRITES")
     async def test_a_read_after_a_write_sees_it(self, trial: Trial) -> None:
         store = await trial.open()
-        session_id = trial.new_id()
         for version in range(10):
-            await store.create_session(session_id, {"v": version})
-            trial.check(
-                await store.session_exists(session_id) is True,
-                f"round {version}: create not visible to session_exists",
-            )
+            session_id = trial.new_id()  # each round its own id: no round leans on delete
+            await store.create_session(session_id, {"v": str(version)})
             check_data(
                 trial,
-                {"v": version},
+                {"v": str(version)},
                 (await read(trial, store, session_id)).data,
-                f"round {version}: after create",
+                f"round {version}: get_session right after create_session",
             )
-            await store.update_session(session_id, {"data": {"v": version, "updated": True}})
+            written = {"v": str(version), "updated": "yes"}
+            await store.update_session(session_id, {"data": written})
             check_data(
                 trial,
-                {"v": version, "updated": True},
+                written,
                 (await read(trial, store, session_id)).data,
-                f"round {version}: after update",
+                f"round {version}: get_session right after update_session",
             )
             await store.delete_session(session_id)
+            record = await store.get_session(session_id)
             trial.check(
-                await store.get_session(session_id) is None,
-                f"round {version}: delete not visible to get_session",
+                record is None,
+                f"round {version}: get_session right after delete_session returned {record!r}",
             )
 
     @contract_test("SHARED-INSTANCES")
     async def test_a_second_instance_sees_the_first_ones_sessions(self, trial: Trial) -> None:
         first = await trial.open()
         declared = getattr(trial.raw(first), "shares_sessions_across_instances", None)
-        if declared is False:
-            trial.not_applicable(
-                "the store declares shares_sessions_across_instances = False (private to its instance)"
-            )
         if declared is not True:
-            trial.level_override = "SHOULD"
-        second = await trial.open()
+            trial.not_applicable(
+                "the store declares shares_sessions_across_instances = False (private to its "
+                "instance)"
+                if declared is False
+                else "the store declares nothing (SHARED-INSTANCES-UNDECLARED judges it)"
+            )
+        await _check_shared(trial, first, await trial.open(), "")
+
+    @contract_test("SHARED-INSTANCES-UNDECLARED")
+    async def test_an_undeclared_store_shares_its_sessions(self, trial: Trial) -> None:
+        first = await trial.open()
+        if hasattr(trial.raw(first), "shares_sessions_across_instances"):
+            trial.not_applicable(
+                "the store declares shares_sessions_across_instances (SHARED-INSTANCES judges it)"
+            )
         hint = (
-            ""
-            if declared is True
-            else " (the store declares nothing: set shares_sessions_across_instances to True or False)"
+            " (the store declares nothing: set shares_sessions_across_instances to True or False)"
         )
-        for writer, reader in ((first, second), (second, first)):
-            session_id = trial.new_id()
-            await writer.create_session(session_id, {"from": "writer"})
-            trial.check(
-                await reader.session_exists(session_id) is True,
-                f"a second store instance does not see a session the first one created{hint}",
-            )
-            check_data(
-                trial,
-                {"from": "writer"},
-                (await read(trial, reader, session_id)).data,
-                "read through the other instance",
-            )
-            await reader.update_session(session_id, {"data": {"from": "reader"}})
-            check_data(
-                trial,
-                {"from": "reader"},
-                (await read(trial, writer, session_id)).data,
-                "an update made through the other instance",
-            )
-            await reader.delete_session(session_id)
-            trial.check(
-                await writer.get_session(session_id) is None,
-                f"a delete through one instance is not seen by the other{hint}",
-            )
+        await _check_shared(trial, first, await trial.open(), hint)
+
+
+async def _check_shared(trial: Trial, first: Any, second: Any, hint: str) -> None:
+    for writer, reader in ((first, second), (second, first)):
+        session_id = trial.new_id()
+        await writer.create_session(session_id, {"from": "writer"})
+        record = await reader.get_session(session_id)
+        trial.check(
+            record is not None,
+            f"get_session through a second store instance returned None for a session the "
+            f"first one created{hint}",
+        )
+        check_data(
+            trial,
+            {"from": "writer"},
+            (await read(trial, reader, session_id)).data,
+            "read through the other instance",
+        )
+        await reader.update_session(session_id, {"data": {"from": "reader"}})
+        check_data(
+            trial,
+            {"from": "reader"},
+            (await read(trial, writer, session_id)).data,
+            "an update made through the other instance",
+        )
+        await reader.delete_session(session_id)
+        record = await writer.get_session(session_id)
+        trial.check(
+            record is None,
+            f"after delete_session through one instance, get_session through the other "
+            f"returned {record!r}{hint}",
+        )

@@ -12,20 +12,14 @@ class DeleteClauses:
     async def test_delete_removes_and_the_id_can_be_reused(self, trial: Trial) -> None:
         store = await trial.open()
         session_id = trial.new_id()
-        await store.create_session(session_id, {"old": 1})
+        await store.create_session(session_id, {"old": "1"})
         await store.delete_session(session_id)
-        trial.check(
-            await store.get_session(session_id) is None,
-            "get_session after delete_session is not None",
-        )
-        trial.check(
-            await store.session_exists(session_id) is False,
-            "session_exists after delete_session is not False",
-        )
-        await store.create_session(session_id, {"new": 2})
+        record = await store.get_session(session_id)
+        trial.check(record is None, f"get_session after delete_session returned {record!r}")
+        await store.create_session(session_id, {"new": "2"})
         check_data(
             trial,
-            {"new": 2},
+            {"new": "2"},
             (await read(trial, store, session_id)).data,
             "a session created again after delete",
         )
@@ -35,9 +29,13 @@ class DeleteClauses:
         store = await trial.open()
         session_id = trial.new_id()
         await store.delete_session(session_id)
-        await store.create_session(session_id)
         await store.delete_session(session_id)
-        await store.delete_session(session_id)
-        trial.check(
-            await store.session_exists(session_id) is False, "session_exists is True after deletes"
+        record = await store.get_session(session_id)
+        trial.check(record is None, f"after deleting a missing id get_session returned {record!r}")
+        await store.create_session(session_id, {"after": "deletes"})
+        check_data(
+            trial,
+            {"after": "deletes"},
+            (await read(trial, store, session_id)).data,
+            "a create after deleting the missing id",
         )

@@ -21,8 +21,8 @@ class ErrorClauses:
         builder = trial.failing_builder
         if builder is None:
             trial.not_applicable(
-                "no failing store was given: pass --failing-store-option KEY=VALUE (options that point "
-                "the store at a backend that is down), or define the failing_session_store_factory fixture"
+                "no failing store: pass --failing-store-option KEY=VALUE (a backend that is down) "
+                "or define a failing_session_store_factory fixture"
             )
             return
         session_id = trial.new_id()

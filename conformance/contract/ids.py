@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -9,8 +10,8 @@ from typing import Any
 from reference_stores.errors import InvalidSessionIdError
 
 from ..runner import contract_test
-from ..trial import ID_ALPHABET, Trial
-from .checks import check_data, check_unchanged, expect_error, read
+from ..trial import ID_ALPHABET, ClauseViolation, Trial
+from .checks import check_data, check_unchanged, expect_error, read, snapshot
 
 
 def _invalid_variants(base: str) -> list[Any]:
@@ -48,6 +49,35 @@ def _every_operation(store: Any, session_id: Any) -> dict[str, Callable[[], Awai
     }
 
 
+# Where a store's key layout could put a session's auxiliary keys (its metadata, lock,
+# index) next to its own: an id extended by a separator and a common word, or prefixed so.
+_SEPARATORS = [":", "/", ".", "-", "_", "|", "#", "::"]
+_WORDS = [
+    "",
+    "data",
+    "meta",
+    "lock",
+    "ttl",
+    "exp",
+    "expires",
+    "rev",
+    "session",
+    "s",
+    "d",
+    "m",
+    "0",
+    "1",
+]
+
+
+def _layout_neighbours(base: str) -> list[str]:
+    suffixes = [sep + word for sep in _SEPARATORS for word in _WORDS]
+    suffixes += list(ID_ALPHABET)
+    prefixes = [word + sep for sep in _SEPARATORS for word in _WORDS if word]
+    found = [base + suffix for suffix in suffixes] + [prefix + base for prefix in prefixes]
+    return [n for n in dict.fromkeys(found) if n != base and len(n) <= 256]
+
+
 class IdClauses:
     @contract_test("ID-VALID")
     async def test_every_operation_accepts_every_valid_id(self, trial: Trial) -> None:
@@ -56,38 +86,29 @@ class IdClauses:
         random.shuffle(alphabet)
         ids = [
             trial.remember("".join(alphabet)),  # all 94 characters, random order
-            trial.new_id(256),  # full length
-            trial.new_id(255),
+            trial.new_id(256, ID_ALPHABET),  # full length
+            trial.new_id(255, ID_ALPHABET),
             trial.new_id(40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"),  # mixed case
-            trial.new_id(
-                32, "\"'\\`$%*?[]{}()<>|&;#~^=+,:/@!"
-            ),  # quoting, glob and escape characters
+            trial.new_id(32, "\"'\\`$%*?[]{}()<>|&;#~^=+,:/@!"),  # quoting, glob, escapes
             trial.new_id(36, "0123456789abcdef-"),  # uuid-like
         ]
         for session_id in ids:
             data = {"id": session_id}
             await store.create_session(session_id, data)
-            trial.check(
-                await store.session_exists(session_id) is True,
-                f"session_exists({session_id!r}) is not True after create",
-            )
+            await store.session_exists(session_id)
             seen = await read(trial, store, session_id)
             trial.check(
                 seen.session_id == session_id,
                 f"the record's session_id is {seen.session_id!r}, not {session_id!r}",
             )
             check_data(trial, data, seen.data, f"get_session({session_id!r})")
-            await store.update_session(session_id, {"data": {"updated": session_id}})
-            check_data(
-                trial,
-                {"updated": session_id},
-                (await read(trial, store, session_id)).data,
-                "after update",
-            )
+            updated = {"id": "updated " + session_id}
+            await store.update_session(session_id, {"data": updated})
+            check_data(trial, updated, (await read(trial, store, session_id)).data, "after update")
             await store.delete_session(session_id)
+            record = await store.get_session(session_id)
             trial.check(
-                await store.get_session(session_id) is None,
-                f"get_session({session_id!r}) after delete is not None",
+                record is None, f"get_session({session_id!r}) after delete returned {record!r}"
             )
         # One-character ids exist on shared servers too: only read them, never write.
         for character in ID_ALPHABET:
@@ -98,15 +119,17 @@ class IdClauses:
     async def test_every_operation_refuses_invalid_ids(self, trial: Trial) -> None:
         store = await trial.open()
         base = trial.new_id(24)
-        await store.create_session(base, {"v": 1})
+        await store.create_session(base, {"v": "1"})
         before = await read(trial, store, base)
         for bad in _invalid_variants(base):
             for name, call in _every_operation(store, bad).items():
                 await expect_error(call(), (InvalidSessionIdError,), f"{name}({bad!r})")
         await check_unchanged(trial, store, base, before, "calls with invalid ids")
+        record = await store.get_session((base * 11)[:256])
         trial.check(
-            await store.get_session((base * 11)[:256]) is None,
-            "a 257-character id was truncated and stored under its first 256 characters",
+            record is None,
+            f"after create_session of a 257-character id was refused, get_session of its "
+            f"first 256 characters returned {record!r}",
         )
 
     @contract_test("ID-DISTINCT")
@@ -115,9 +138,9 @@ class IdClauses:
         letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
         mixed = trial.new_id(20, letters)
         variants = [mixed.swapcase(), mixed.lower(), mixed.upper()]
-        prefix = trial.new_id(255)
+        prefix = trial.new_id(255, ID_ALPHABET)
         long_pair = [prefix + "a", prefix + "b"]
-        mid = trial.new_id(150)
+        mid = trial.new_id(150, ID_ALPHABET)
         groups: list[list[str]] = [
             [mixed, *variants],
             long_pair,
@@ -128,27 +151,66 @@ class IdClauses:
             [mid + '"', mid + "'", mid + "`"],
         ]
         for group in groups:
-            unique = list(dict.fromkeys(group))
-            for session_id in unique:
-                trial.remember(session_id)
-            await store.create_session(unique[0], {"n": 0})
-            for other in unique[1:]:
-                trial.check(
-                    await store.session_exists(other) is False,
-                    f"session_exists({other!r}) is True, but only {unique[0]!r} was created",
-                )
-                trial.check(
-                    await store.get_session(other) is None,
-                    f"get_session({other!r}) returned {unique[0]!r}'s session",
-                )
-            for index, other in enumerate(unique[1:], start=1):
-                await store.create_session(other, {"n": index})
-            for index, session_id in enumerate(unique):
-                seen = await read(trial, store, session_id)
-                check_data(trial, {"n": index}, seen.data, f"get_session({session_id!r})")
-            await store.delete_session(unique[0])
-            for session_id in unique[1:]:
-                trial.check(
-                    await store.session_exists(session_id) is True,
-                    f"deleting {unique[0]!r} also removed {session_id!r}",
-                )
+            await _check_distinct(trial, store, list(dict.fromkeys(group)))
+        # A key layout that keeps a session's metadata under its id plus a suffix: the base
+        # created first, then the neighbours; and the neighbours first, then the base.
+        for neighbours_first in (False, True):
+            base = trial.new_id(24)
+            group = [base, *_layout_neighbours(base)]
+            await _check_distinct(trial, store, group[::-1] if neighbours_first else group)
+
+
+async def _check_distinct(trial: Trial, store: Any, group: list[str]) -> None:
+    """Create the first id, then the others; each must stay alone, and removing the first
+    spares the rest. Calls on distinct ids go out together, so a large group stays quick."""
+    for session_id in group:
+        trial.remember(session_id)
+    first, others = group[0], group[1:]
+    await store.create_session(first, {"n": "0"})
+    records = await _each(others, store.get_session)
+    for other, record in zip(others, records, strict=True):
+        trial.check(
+            record is None,
+            f"only {first!r} was created, and get_session({other!r}) returned {record!r}",
+        )
+    numbered = dict(zip(others, range(1, len(group)), strict=True))
+    created = await _each(
+        others, lambda other: store.create_session(other, {"n": str(numbered[other])}), errors=True
+    )
+    for other, outcome in zip(others, created, strict=True):
+        if isinstance(outcome, BaseException):
+            raise ClauseViolation(
+                f"with {first!r} live, create_session({other!r}) raised "
+                f"{type(outcome).__name__}: {outcome}"
+            ) from outcome
+    records = await _each(group, store.get_session)
+    for index, (session_id, record) in enumerate(zip(group, records, strict=True)):
+        trial.check(
+            record is not None,
+            f"get_session({session_id!r}) returned None with {len(group) - 1} neighbouring ids live",
+        )
+        check_data(
+            trial,
+            {"n": str(index)},
+            snapshot(record).data,
+            f"get_session({session_id!r}) with {len(group) - 1} neighbouring ids live",
+        )
+    await store.delete_session(first)
+    records = await _each(others, store.get_session)
+    for other, record in zip(others, records, strict=True):
+        trial.check(
+            record is not None,
+            f"after delete_session({first!r}), get_session({other!r}) returned None",
+        )
+    await _each(others, store.delete_session)
+
+
+async def _each(ids: list[str], call: Any, *, errors: bool = False) -> list[Any]:
+    """``call(id)`` for every id, 32 at a time."""
+    results: list[Any] = []
+    for start in range(0, len(ids), 32):
+        chunk = ids[start : start + 32]
+        results.extend(
+            await asyncio.gather(*(call(one) for one in chunk), return_exceptions=errors)
+        )
+    return results

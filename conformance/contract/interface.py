@@ -21,23 +21,22 @@ class InterfaceClauses:
     async def test_methods_return_the_documented_types(self, trial: Trial) -> None:
         store = await trial.open()
         session_id = trial.new_id()
-        trial.check(
-            await store.get_session(session_id) is None,
-            "get_session of an unknown id did not return None",
-        )
-        exists = await store.session_exists(session_id)
-        trial.check(
-            type(exists) is bool,
-            f"session_exists returned {exists!r} ({type(exists).__name__}), not a bool",
-        )
-        created = await store.create_session(session_id, {"k": "v"})
-        trial.check(created is None, f"create_session returned {created!r}, not None")
-        exists = await store.session_exists(session_id)
-        trial.check(
-            exists is True, f"session_exists of a live session returned {exists!r}, not True"
-        )
+        # Whether these answers are right is for other clauses; here only their types count.
+        for when in ("before create_session", "after create_session"):
+            exists = await store.session_exists(session_id)
+            trial.check(
+                type(exists) is bool,
+                f"session_exists {when} returned {exists!r} ({type(exists).__name__}), not a bool",
+            )
+            if when.startswith("before"):
+                created = await store.create_session(session_id, {"k": "v"})
+                trial.check(created is None, f"create_session returned {created!r}, not None")
         record = await store.get_session(session_id)
-        trial.check(record is not None, "get_session of a live session returned None")
+        trial.check(
+            record is not None,
+            "get_session returned None right after create_session, so the record's types "
+            "could not be seen",
+        )
         seen = snapshot(record)
         trial.check(
             type(seen.session_id) is str and seen.session_id == session_id,
@@ -47,14 +46,15 @@ class InterfaceClauses:
             value = getattr(seen, name)
             trial.check(
                 isinstance(value, datetime),
-                f"record.{name} is {type(value).__name__}, not datetime",
+                f"record.{name} is {value!r} ({type(value).__name__}), not a datetime",
             )
         trial.check(
             seen.ttl is None or (isinstance(seen.ttl, int) and not isinstance(seen.ttl, bool)),
             f"record.ttl is {seen.ttl!r} ({type(seen.ttl).__name__}), not int or None",
         )
         trial.check(
-            isinstance(seen.data, dict), f"record.data is {type(seen.data).__name__}, not dict"
+            isinstance(seen.data, dict),
+            f"record.data is {seen.data!r} ({type(seen.data).__name__}), not a dict",
         )
         updated = await store.update_session(session_id, {"data": {}})
         trial.check(updated is None, f"update_session returned {updated!r}, not None")

@@ -8,8 +8,13 @@
 //     pytest --store=node:examples/js/memory-store.js
 //
 // The error names are what the kit reads (error.name, or a class of that name in the
-// prototype chain): InvalidSessionIdError, SessionExistsError, TypeError for a value of the
-// wrong type, RangeError for a value out of range (the kit maps RangeError to ValueError).
+// prototype chain): InvalidSessionIdError, SessionExistsError, RevisionConflictError (with
+// currentRevision), TypeError for a value of the wrong type, RangeError for a value out of
+// range (the kit maps RangeError to ValueError).
+//
+// It keeps revisions: every record carries `revision` (1 on create, +1 on each data write),
+// and `updateSession(id, updates, { expectedRevision })` writes only while the session is at
+// that revision, else throws RevisionConflictError.
 
 class SessionStoreError extends Error {
   constructor(message, options) {
@@ -29,6 +34,15 @@ class InvalidSessionIdError extends SessionStoreError {
   constructor(message) {
     super(message);
     this.name = "InvalidSessionIdError";
+  }
+}
+
+// A conditional update found another revision, or no live session (currentRevision null).
+class RevisionConflictError extends SessionStoreError {
+  constructor(message, currentRevision) {
+    super(message);
+    this.name = "RevisionConflictError";
+    this.currentRevision = currentRevision;
   }
 }
 
@@ -76,12 +90,13 @@ function checkText(text, path) {
 function copyJsonObject(value, path, depth) {
   if (!isPlainObject(value)) throw new TypeError(`${path} must be a JSON object, not ${describe(value)}`);
   if (depth > MAX_DEPTH) throw new RangeError(`${path}: nested deeper than ${MAX_DEPTH} levels`);
-  const copy = {};
-  for (const key of Object.keys(value)) {
-    checkText(key, path);
-    copy[key] = copyJsonValue(value[key], `${path}[${JSON.stringify(key)}]`, depth);
-  }
-  return copy;
+  // Built from entries, so a key named "__proto__" stays a key instead of setting the prototype.
+  return Object.fromEntries(
+    Object.keys(value).map((key) => {
+      checkText(key, path);
+      return [key, copyJsonValue(value[key], `${path}[${JSON.stringify(key)}]`, depth)];
+    }),
+  );
 }
 
 function copyJsonValue(value, path, depth) {
@@ -117,6 +132,24 @@ function validateUpdates(updates) {
   return copyJsonObject(updates.data, "updates.data", 1);
 }
 
+// The `expectedRevision` of updateSession's options: undefined (or null) for an unconditional
+// update, else an integer of at least 1.
+function validateExpectedRevision(options) {
+  if (options === undefined || options === null) return undefined;
+  if (!isPlainObject(options)) throw new TypeError(`options must be an object, not ${describe(options)}`);
+  const refused = Object.keys(options).filter((key) => key !== "expectedRevision");
+  if (refused.length) {
+    throw new RangeError(`options may only hold expectedRevision; refused: ${refused.map((k) => JSON.stringify(k)).join(", ")}`);
+  }
+  const expected = options.expectedRevision;
+  if (expected === undefined || expected === null) return undefined;
+  if (typeof expected !== "number" || !Number.isInteger(expected)) {
+    throw new TypeError(`expectedRevision must be an integer, not ${describe(expected)} (${String(expected)})`);
+  }
+  if (expected < 1) throw new RangeError(`expectedRevision must be 1 or more, not ${expected}`);
+  return expected;
+}
+
 function ttlMilliseconds(ttlSeconds) {
   if (ttlSeconds === undefined || ttlSeconds === null) return null;
   if (typeof ttlSeconds !== "number") throw new TypeError(`ttlSeconds must be a number, not ${describe(ttlSeconds)}`);
@@ -131,8 +164,12 @@ class MemorySessionStore {
   /** @param {{ttlSeconds?: number | null}} [options] no ttlSeconds (or null): sessions never expire */
   constructor(options = {}) {
     this.ttlMs = ttlMilliseconds(options.ttlSeconds);
-    this.records = new Map(); // id -> {createdMs, updatedMs, expiresMs, data}
+    this.records = new Map(); // id -> {createdMs, updatedMs, expiresMs, data, revision}
   }
+
+  // Records carry a revision and updateSession takes { expectedRevision }. Static, so that a
+  // subclass can say otherwise.
+  static supportsRevisions = true;
 
   // Each store object holds its own sessions: a second one sees none of them.
   get sharesSessionsAcrossInstances() {
@@ -151,7 +188,7 @@ class MemorySessionStore {
     if (this.live(sessionId, now) !== undefined) {
       throw new SessionExistsError(`session ${JSON.stringify(sessionId)} already exists`);
     }
-    this.records.set(sessionId, { createdMs: now, updatedMs: now, expiresMs: this.expiry(now), data: copy });
+    this.records.set(sessionId, { createdMs: now, updatedMs: now, expiresMs: this.expiry(now), data: copy, revision: 1 });
   }
 
   async getSession(sessionId) {
@@ -163,18 +200,27 @@ class MemorySessionStore {
       updatedAt: new Date(record.updatedMs),
       ttl: record.expiresMs === null ? undefined : Math.floor(record.expiresMs / 1000),
       data: structuredClone(record.data),
+      revision: record.revision,
     };
   }
 
-  async updateSession(sessionId, updates) {
+  async updateSession(sessionId, updates, options) {
     validateSessionId(sessionId);
     const newData = validateUpdates(updates);
+    const expected = validateExpectedRevision(options);
     const record = this.live(sessionId, Date.now());
+    if (expected !== undefined && (record === undefined || record.revision !== expected)) {
+      const found = record === undefined ? null : record.revision;
+      throw new RevisionConflictError(`session ${JSON.stringify(sessionId)} is at revision ${found}, not ${expected}`, found);
+    }
     if (record === undefined) return; // no upsert: a missing or expired session stays gone
     // Never earlier than before, even when the clock steps back.
     record.updatedMs = Math.max(Date.now(), record.updatedMs);
     record.expiresMs = this.expiry(record.updatedMs);
-    if (newData !== undefined) record.data = newData;
+    if (newData !== undefined) {
+      record.data = newData;
+      record.revision += 1; // every data write counts, a touch does not
+    }
   }
 
   async deleteSession(sessionId) {
@@ -212,3 +258,4 @@ module.exports.MemorySessionStore = MemorySessionStore;
 module.exports.SessionStoreError = SessionStoreError;
 module.exports.SessionExistsError = SessionExistsError;
 module.exports.InvalidSessionIdError = InvalidSessionIdError;
+module.exports.RevisionConflictError = RevisionConflictError;

@@ -4,12 +4,12 @@
 import MemorySessionStore from "../../examples/js/memory-store.js";
 
 export class UpsertingUpdateStore extends MemorySessionStore {
-  async updateSession(sessionId, updates) {
-    await super.updateSession(sessionId, updates); // checks the arguments, updates a live session
+  async updateSession(sessionId, updates, options) {
+    await super.updateSession(sessionId, updates, options); // checks the arguments, updates a live session
     const now = Date.now();
     if (this.live(sessionId, now) === undefined) {
       const data = updates.data !== undefined ? structuredClone(updates.data) : {};
-      this.records.set(sessionId, { createdMs: NaN, updatedMs: now, expiresMs: this.expiry(now), data });
+      this.records.set(sessionId, { createdMs: NaN, updatedMs: now, expiresMs: this.expiry(now), data, revision: 1 });
     }
   }
 }

@@ -4,8 +4,8 @@
 const MemorySessionStore = require("../../examples/js/memory-store.js");
 
 module.exports = class WipingTouchStore extends MemorySessionStore {
-  async updateSession(sessionId, updates) {
+  async updateSession(sessionId, updates, options) {
     const given = updates !== null && typeof updates === "object" && !Array.isArray(updates) && !("data" in updates);
-    return super.updateSession(sessionId, given ? { ...updates, data: {} } : updates);
+    return super.updateSession(sessionId, given ? { ...updates, data: {} } : updates, options);
   }
 };

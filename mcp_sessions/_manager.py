@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -46,9 +47,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
-from ..errors import InvalidSessionIdError
-from ..interface import SessionStore
-from ..validation import validate_session_id
+from reference_stores.errors import InvalidSessionIdError
+from reference_stores.interface import SessionStore
+from reference_stores.validation import validate_session_id
+
+from ._purge import (
+    DEFAULT_PURGE_INTERVAL,
+    purge_expired_periodically,
+    purger_of,
+    resolve_purge_interval,
+)
 from ._record import APP_KEY, RESTORE_KEY, RestoreRecord
 from ._sdk_check import SDKCompatibilityError, check_sdk_compatibility
 
@@ -63,7 +71,7 @@ DEFAULT_REFRESH_INTERVAL = 60.0
 # handshake recorder (a server middleware) learns the new session's id from it.
 # The SDK hands each message to the server in the sending request's context.
 _OPENING_SESSION: ContextVar[tuple[StoreBackedSessionManager, str] | None] = ContextVar(
-    "mcp_restore_opening_session", default=None
+    "mcp_sessions_opening_session", default=None
 )
 
 
@@ -103,10 +111,13 @@ class StoreBackedSessionManager(StreamableHTTPSessionManager):
       served. Unknown or expired ids, and a credential other than the one that
       opened the session, get the SDK's own 404. ``max_sessions`` counts
       restored sessions too.
-    - Requests refresh the session's TTL, at most once per ``refresh_interval``
-      per session, and so does an open GET stream; a refresh that finds the
-      session gone from the store (expired, or deleted by another process)
-      ends it here too, and the request gets the 404.
+    - Every request for a session this process holds first asks the store
+      whether it still has it (one ``session_exists``): a session deleted
+      through another process, or expired, ends here too, and the request gets
+      the SDK's 404. The TTL is refreshed (a touch) at most once per
+      ``refresh_interval`` per session, by requests and by an open GET stream.
+    - A store with ``purge_expired()`` gets it called every ``purge_interval``
+      seconds while the manager runs (None: never).
     - Only the client's DELETE removes the stored session: the store is
       updated before the 200 goes out. Shutdown, idle eviction
       (``session_idle_timeout``) and crashes only drop the in-process part.
@@ -120,6 +131,7 @@ class StoreBackedSessionManager(StreamableHTTPSessionManager):
         store: SessionStore,
         *,
         refresh_interval: float | None = None,
+        purge_interval: float | None = DEFAULT_PURGE_INTERVAL,
         event_store: EventStore | None = None,
         json_response: bool = False,
         security_settings: TransportSecuritySettings | None = None,
@@ -144,6 +156,7 @@ class StoreBackedSessionManager(StreamableHTTPSessionManager):
         )
         self.store = store
         self.refresh_interval = resolve_refresh_interval(store, refresh_interval)
+        self.purge_interval = resolve_purge_interval(purge_interval)
         self._security = TransportSecurityMiddleware(security_settings)
         # Sessions of this process that are in the store -> monotonic time of their
         # last TTL refresh. A held session missing here was never recorded.
@@ -151,6 +164,16 @@ class StoreBackedSessionManager(StreamableHTTPSessionManager):
         # Sessions being restored -> set when done; other requests for them wait.
         self._restoring: dict[str, anyio.Event] = {}
         install_handshake_recorder(app)
+
+    @asynccontextmanager
+    async def run(self) -> AsyncIterator[None]:
+        """The SDK's ``run()``, plus the store's ``purge_expired()`` every ``purge_interval``."""
+        async with super().run():
+            purge = purger_of(self.store)
+            task_group = self._task_group
+            if self.purge_interval is not None and purge is not None and task_group is not None:
+                task_group.start_soon(purge_expired_periodically, purge, self.purge_interval)
+            yield
 
     # -- the request path ------------------------------------------------------------
 
@@ -193,9 +216,9 @@ class StoreBackedSessionManager(StreamableHTTPSessionManager):
             transport = None
         if transport is None:
             return await self._restore(session_id, requestor, scope, receive, send)
-        if requestor == self._session_owners.get(session_id):
-            await self._refresh_if_due(session_id, transport)
-        return True
+        if requestor != self._session_owners.get(session_id):
+            return True  # the SDK answers its own 404, as for a session it does not hold
+        return await self._confirm_held(session_id, transport, scope, receive, send)
 
     async def _restore(
         self,
@@ -317,30 +340,44 @@ class StoreBackedSessionManager(StreamableHTTPSessionManager):
                 # As for any session: this process forgets it, the store keeps it.
                 await self._discard_session(session_id, transport)
 
-    async def _refresh_if_due(
-        self, session_id: str, transport: StreamableHTTPServerTransport
-    ) -> None:
-        """Refresh the stored TTL if ``refresh_interval`` has passed; end the session if it is gone."""
+    async def _confirm_held(
+        self,
+        session_id: str,
+        transport: StreamableHTTPServerTransport,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> bool:
+        """Serve a held session only while the store has it; refresh its TTL when due.
+
+        Another process may have deleted the session, or it may have expired:
+        one ``session_exists`` per request finds out, and the session then ends
+        here too (the request gets the SDK's 404). Once per ``refresh_interval``
+        a touch (``update_session(id, {})``) goes before it. False when this
+        already answered the request.
+        """
         last = self._refreshed_at.get(session_id)
         now = time.monotonic()
-        if last is None or now - last < self.refresh_interval:
-            return
-        self._refreshed_at[session_id] = now  # concurrent requests do not refresh again
+        due = last is not None and now - last >= self.refresh_interval
+        if due:
+            self._refreshed_at[session_id] = now  # concurrent requests do not refresh again
         try:
-            await self.store.update_session(session_id, {})
+            if due:
+                await self.store.update_session(session_id, {})
             alive = await self.store.session_exists(session_id)
         except Exception:
-            # Serve from this process; the next request after the interval tries again.
-            logger.warning(
-                "Could not refresh session %s in the store", session_id[:64], exc_info=True
-            )
-            return
+            logger.exception("Could not check session %s in the store", session_id[:64])
+            if due and last is not None and session_id in self._refreshed_at:
+                self._refreshed_at[session_id] = last  # the next request refreshes instead
+            await _store_unavailable(scope, receive, send)
+            return False
         if not alive:
             logger.info(
                 "Session %s is no longer in the store (expired or deleted): ending it",
                 session_id[:64],
             )
             await self._discard_session(session_id, transport)
+        return True
 
     async def _touch(self, session_id: str) -> None:
         try:
@@ -364,6 +401,21 @@ class StoreBackedSessionManager(StreamableHTTPSessionManager):
                 if session_id not in self._refreshed_at:
                     return
                 await self._touch(session_id)
+                try:
+                    alive = await self.store.session_exists(session_id)
+                except Exception:
+                    logger.warning(
+                        "Could not check session %s in the store", session_id[:64], exc_info=True
+                    )
+                    continue
+                transport = self._server_instances.get(session_id)
+                if not alive and transport is not None:
+                    logger.info(
+                        "Session %s is no longer in the store (expired or deleted): ending it",
+                        session_id[:64],
+                    )
+                    await self._discard_session(session_id, transport)  # ends this stream
+                    return
 
         async with anyio.create_task_group() as task_group:
             task_group.start_soon(keep_alive)

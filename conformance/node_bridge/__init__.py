@@ -1,13 +1,15 @@
 """Judge session stores written in JavaScript or TypeScript: ``--store=node:PATH[:EXPORT]``.
 
-A Node process runs ``node_host.mjs``, which imports the user's module, builds the store
+A Node process runs ``host.mjs`` (beside this file), which imports the user's module, builds the store
 with one options object and serves its five camelCase methods over line-based JSON on
 stdio. ``NodeSessionStore`` presents it to the suite as an ordinary ``SessionStore``.
 
 One host process serves every store a target builds (starting Node costs about 0.1 s, a
 suite builds hundreds of stores); it is read and written by threads, so stores built in
 different event loops share it. Requests are multiplexed: each carries an id and the host
-starts it at once, so concurrent calls overlap inside the JavaScript store.
+starts it at once, so concurrent calls overlap inside the JavaScript store. Requests made in
+one turn of an event loop leave in one write, so calls started together (a race) start in
+one tick of the host too.
 
 What cannot cross as plain JSON travels beside the value as ``specials`` (see
 docs/node-bridge.md): integers beyond 2^53 as BigInt, bytes as Uint8Array, non-finite
@@ -44,7 +46,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from reference_stores.errors import InvalidSessionIdError, SessionExistsError, SessionStoreError
+from reference_stores.errors import (
+    InvalidSessionIdError,
+    RevisionConflictError,
+    SessionExistsError,
+    SessionStoreError,
+)
 from reference_stores.interface import SessionData
 from reference_stores.validation import datetime_from_ms, now_ms
 
@@ -58,7 +65,8 @@ __all__ = [
     "node_store_target",
 ]
 
-HOST_PATH = Path(__file__).with_name("node_host.mjs")
+HOST_PATH = Path(__file__).with_name("host.mjs")
+_HOST_FRAME = f"{HOST_PATH.parent.name}/{HOST_PATH.name}"  # as stack frames show it (a file URL)
 STARTUP_TIMEOUT_SECONDS = 30.0
 MAX_SAFE_INTEGER = 2**53 - 1
 WATCHED_PER_HOST = 16
@@ -68,6 +76,7 @@ _EXPORT_NAME = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 
 _ERROR_CLASSES: dict[str, type[Exception]] = {
     "SessionExistsError": SessionExistsError,
+    "RevisionConflictError": RevisionConflictError,
     "InvalidSessionIdError": InvalidSessionIdError,
     "SessionStoreError": SessionStoreError,
     "TypeError": TypeError,
@@ -96,7 +105,10 @@ _FAKE_CLOCK_NOTE = (
     "suite's time, but timers, performance.now() and expiry done by a backend (Redis EXPIRE, "
     "DynamoDB TTL) follow real time"
 )
-_REAL_CLOCK_NOTE = "the host ran this store on the real clock (no clock was given)"
+_REAL_CLOCK_NOTE = (
+    "the host ran this store on the real clock (no clock was given: the kit gives none to a "
+    "store that takes no options or declares acceptsClock = false)"
+)
 
 
 def _named(error: str, clause: str) -> str:
@@ -123,6 +135,21 @@ _NOTES = {
     "TTL-CONFIG": (
         "the constructor gets { ttlSeconds } and must throw a RangeError (or an Error named "
         "ValueError) for 0 or a negative number"
+    ),
+    "REV-CONFLICT": _named(
+        "RevisionConflictError",
+        "current_revision is the error's currentRevision property (null or absent: None)",
+    ),
+    "REV-MISSING": _named(
+        "RevisionConflictError",
+        "current_revision is the error's currentRevision property (null or absent: None)",
+    ),
+    "REV-RACE": _named("RevisionConflictError", "a plain Error is reported as SessionStoreError"),
+    "REV-INVALID": (
+        "over the Node bridge expected_revision reaches the store as { expectedRevision }; a "
+        "refusal counts when it throws a TypeError (not an integer) or a RangeError (below 1). "
+        "A float with an integral value (1.0) has no JavaScript form apart from the integer, so "
+        "the bridge itself refuses it with TypeError"
     ),
     "ERR-BACKEND": (
         "over the Node bridge the cause is the thrown error's `cause`: throw "
@@ -263,6 +290,7 @@ def _record_from(value: Any) -> Any:
         updated_at=fields.get("updatedAt"),
         ttl=fields.get("ttl"),
         data=fields.get("data"),
+        revision=fields.get("revision"),
     )
 
 
@@ -272,6 +300,7 @@ _RECORD_KEYS = {
     "updated_at": "updatedAt",
     "ttl": "ttl",
     "data": "data",
+    "revision": "revision",
 }
 
 
@@ -280,7 +309,7 @@ def _error_text(name: str, message: str, stack: str) -> str:
     for line in stack.splitlines():
         if not line.lstrip().startswith("at "):
             continue
-        if HOST_PATH.name in line:
+        if _HOST_FRAME in line:
             break  # the host's own frames and Node's below them say nothing about the store
         frames.append(line)
     head = f"{name}: {message}" if name else message
@@ -300,6 +329,11 @@ def _exception_from(error: Mapping[str, Any]) -> Exception:
     if kind is SessionStoreError and "SessionStoreError" not in names:
         shown = f"{name or 'non-Error'} (JavaScript; reported as SessionStoreError)"
     exception = kind(_error_text(shown, message, stack))
+    if isinstance(exception, RevisionConflictError):
+        # The revision the store found: the error's currentRevision (null or absent: none).
+        exception.current_revision = decode_value(
+            error.get("currentRevision"), error.get("currentRevisionSpecials")
+        )
     exception.js_name = name  # type: ignore[attr-defined]
     exception.js_message = message  # type: ignore[attr-defined]
     exception.js_stack = stack  # type: ignore[attr-defined]
@@ -431,7 +465,7 @@ class _Pending:
 
 
 class _Host:
-    """One running ``node_host.mjs``: a writer thread, a reader thread, a stderr tail."""
+    """One running ``host.mjs``: a writer thread, a reader thread, a stderr tail."""
 
     def __init__(self, argv: list[str], cwd: Path) -> None:
         self.argv = argv
@@ -459,6 +493,11 @@ class _Host:
             self._direct = False
         self._backlog = bytearray()
         self._backlog_ready = threading.Condition(self._lock)
+        # Requests made in one turn of an event loop leave together, in one write, at the end
+        # of that turn: the host then starts them in one tick of its own, so calls a caller
+        # starts together (a race) run together inside the store, however Node reads the pipe.
+        self._outbox = bytearray()
+        self._flushing: set[asyncio.AbstractEventLoop] = set()
         self._closing = False
         self._stderr: collections.deque[str] = collections.deque(maxlen=60)
         self._stderr_done = threading.Event()
@@ -552,7 +591,13 @@ class _Host:
             return "its stderr was empty"
         return "its stderr ended with: " + " | ".join(tail[-6:])[-600:]
 
-    def _submit(self, message: dict[str, Any], pending: _Pending | None) -> None:
+    def _submit(
+        self,
+        message: dict[str, Any],
+        pending: _Pending | None,
+        loop: asyncio.AbstractEventLoop | None,
+    ) -> None:
+        """Queue ``message``; it leaves at the end of ``loop``'s turn, or at once without one."""
         with self._lock:
             if self.death is not None:
                 raise SessionStoreError(f"{self.death}; {self.stderr_summary()}")
@@ -563,13 +608,30 @@ class _Host:
                 message["id"] = next(self._ids)
                 self._pending[message["id"]] = pending
             line = json.dumps(message, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
-            self._write(line.encode("ascii") + b"\n")
+            self._outbox += line.encode("ascii") + b"\n"
+            if loop is None:
+                self._flush_locked()
+            elif loop not in self._flushing:
+                self._flushing.add(loop)
+                loop.call_soon(self._flush, loop)
+
+    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        with self._lock:
+            self._flushing.discard(loop)
+            self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        """Write what waits in the outbox, in order; called with the lock held."""
+        if self._outbox:
+            data = bytes(self._outbox)
+            self._outbox.clear()
+            self._write(data)
 
     def request_sync(
         self, message: dict[str, Any], timeout: float = STARTUP_TIMEOUT_SECONDS
     ) -> dict[str, Any]:
         pending = _Pending(None)
-        self._submit(message, pending)
+        self._submit(message, pending, None)
         assert pending.sync is not None
         try:
             answer: dict[str, Any] = pending.sync.result(timeout)
@@ -582,13 +644,17 @@ class _Host:
     async def request(self, message: dict[str, Any]) -> dict[str, Any]:
         pending = _Pending(asyncio.get_running_loop())
         self.sync_watched()
-        self._submit(message, pending)
+        self._submit(message, pending, pending.loop)
         assert pending.future is not None
         answer: dict[str, Any] = await pending.future
         return answer
 
     def send(self, message: dict[str, Any]) -> None:
-        self._submit(message, None)
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        self._submit(message, None, loop)
 
     # watching
     def new_handle(self) -> int:
@@ -619,6 +685,7 @@ class _Host:
 
     def close(self) -> None:
         with self._lock:
+            self._flush_locked()
             self._closing = True
             self._backlog_ready.notify()
         try:
@@ -712,6 +779,8 @@ class NodeSessionStore:
     conformance_notes: dict[str, str]
     shares_sessions_across_instances: bool
     """Set only when the JavaScript store declares ``sharesSessionsAcrossInstances``."""
+    supports_revisions: bool
+    """Set only when the JavaScript store declares ``supportsRevisions`` (static or not)."""
 
     def __init__(
         self,
@@ -729,6 +798,8 @@ class NodeSessionStore:
         self.js_methods: dict[str, str] = dict(answer.get("methods") or {})
         if isinstance(answer.get("shares"), bool):
             self.shares_sessions_across_instances = bool(answer["shares"])
+        if isinstance(answer.get("revisions"), bool):
+            self.supports_revisions = bool(answer["revisions"])
         self.conformance_not_applicable = {
             **_string_map(answer.get("notApplicable")),
             **NOT_APPLICABLE,
@@ -806,9 +877,20 @@ class NodeSessionStore:
         result: SessionData | None = await self._call("getSession", [session_id], record=True)
         return result
 
-    async def update_session(self, session_id: str, updates: Mapping[str, Any]) -> None:
+    async def update_session(
+        self, session_id: str, updates: Mapping[str, Any], *, expected_revision: Any = None
+    ) -> None:
+        # None leaves the options out: JavaScript gets updateSession(id, updates), as before.
+        args: list[Any] = [session_id, updates]
+        if expected_revision is not None:
+            if isinstance(expected_revision, float) and expected_revision.is_integer():
+                raise TypeError(
+                    f"expected_revision must be an int, not float ({expected_revision!r}): "
+                    "JavaScript has one number type, so the store would get the integer"
+                )
+            args.append({"expectedRevision": expected_revision})
         watch: list[tuple[int, Any]] = [(1, updates)]
-        result: None = await self._call("updateSession", [session_id, updates], watch=watch)
+        result: None = await self._call("updateSession", args, watch=watch)
         return result
 
     async def delete_session(self, session_id: str) -> None:
@@ -948,13 +1030,33 @@ def node_store_target(
     open_node_store.__qualname__ = open_node_store.__name__ = export_name
     open_node_store.__module__ = label
     open_node_store.node_target = target  # type: ignore[attr-defined]
-    if target.export_info.get("realTime"):
-        open_node_store.accepts_clock = False  # type: ignore[attr-defined]
+    accepts_ttl, accepts_clock = declared_capabilities(target.export_info)
+    open_node_store.accepts_ttl = accepts_ttl  # type: ignore[attr-defined]
+    open_node_store.accepts_clock = accepts_clock  # type: ignore[attr-defined]
+    open_node_store.ttl_parameter = "ttlSeconds"  # type: ignore[attr-defined]
     open_node_store.conformance_repro = (  # type: ignore[attr-defined]
         "from conformance.node_bridge import node_store_target",
         f"node_store_target({str(module) + (':' + export if export else '')!r}, runner={runner!r})",
     )
     return open_node_store
+
+
+def declared_capabilities(export_info: Mapping[str, Any]) -> tuple[bool, bool]:
+    """Whether the JavaScript store takes a TTL and follows the suite's clock.
+
+    Read as Python's are: a store whose constructor (or factory) takes no parameter is like
+    a Python signature naming neither ``ttl_seconds`` nor ``clock``; one that takes an
+    options object gets ``ttlSeconds`` and runs on the fake ``Date``. Static ``acceptsTtl``
+    and ``acceptsClock`` (or ``expiresInRealTime = true``) override what was read.
+    """
+    takes_options = export_info.get("takesOptions") is not False
+    accepts_ttl = export_info.get("acceptsTtl")
+    if not isinstance(accepts_ttl, bool):
+        accepts_ttl = takes_options
+    accepts_clock = export_info.get("acceptsClock")
+    if not isinstance(accepts_clock, bool):
+        accepts_clock = takes_options and export_info.get("realTime") is not True
+    return accepts_ttl, accepts_clock
 
 
 # Kept for tests and tools that want to read a target's host.

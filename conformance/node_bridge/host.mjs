@@ -1,7 +1,7 @@
 // The kit's Node host: serves a JavaScript session store to the Python suite.
 //
-// Started by conformance/node_bridge.py as `node node_host.mjs` (or `RUNNER node_host.mjs`,
-// e.g. `tsx node_host.mjs` for TypeScript). Plain Node 18+, no dependency.
+// Started by conformance/node_bridge/__init__.py as `node host.mjs` (or `RUNNER host.mjs`,
+// e.g. `tsx host.mjs` for TypeScript). Plain Node 18+, no dependency.
 //
 // Protocol: one JSON object per line, both ways, on stdin/stdout. Requests carry an `id`;
 // each is started as soon as its line arrives, so calls overlap inside the store as they
@@ -61,9 +61,16 @@ function decode(value, specials) {
     }
     let parent = root;
     for (const key of path.slice(0, -1)) parent = parent[key];
-    parent[path[path.length - 1]] = decoded;
+    setOwn(parent, path[path.length - 1], decoded);
   }
   return root;
+}
+
+// `target[key] = value` that makes an own property even for the key "__proto__", which a plain
+// assignment would turn into a change of prototype.
+function setOwn(target, key, value) {
+  if (key !== "__proto__") target[key] = value;
+  else Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
 }
 
 function decodeSpecial(kind, payload) {
@@ -137,7 +144,7 @@ function encode(value) {
     const out = {};
     for (const key of Object.keys(item)) {
       if (item[key] === undefined) continue;
-      out[key] = walk(item[key], [...path, key]);
+      setOwn(out, key, walk(item[key], [...path, key]));
     }
     ancestors.delete(item);
     return out;
@@ -176,6 +183,12 @@ function describeError(error, depth = 0) {
     chain,
   };
   if (error.code !== undefined) described.code = String(error.code);
+  // A RevisionConflictError's revision found (null: no live session), as a value that crosses.
+  if (error.currentRevision !== undefined) {
+    const { value, specials } = encode(error.currentRevision);
+    described.currentRevision = value;
+    if (specials.length) described.currentRevisionSpecials = specials;
+  }
   if (error.cause !== undefined && depth < 4) described.cause = describeError(error.cause, depth + 1);
   return described;
 }
@@ -229,9 +242,193 @@ async function load({ module, export: exportName }) {
     export: exportLabel,
     name: target.name || "",
     kind: constructsWithNew(target) ? "class" : "function",
-    // A store whose backend expires sessions by its own clock cannot follow a fake Date.
+    // What the store tells the kit before any store is built (docs/node-bridge.md,
+    // "Declarations"): whether it takes options at all, read from its parameter list, and
+    // the static declarations that override what the kit would read.
+    takesOptions: takesOptions(target),
+    acceptsTtl: staticBoolean(target, "acceptsTtl"),
+    acceptsClock: staticBoolean(target, "acceptsClock"),
+    // The older name for acceptsClock = false: a backend that expires sessions by its own clock.
     realTime: target.expiresInRealTime === true,
   };
+}
+
+function staticBoolean(target, name) {
+  return typeof target[name] === "boolean" ? target[name] : null;
+}
+
+// --- reading a parameter list -------------------------------------------------------------
+//
+// Python reads a store's signature; JavaScript keeps no parameter names at run time, but it
+// keeps the source text. A class or factory whose parameter list is empty takes no options:
+// the kit judges it as it judges a Python store whose signature names neither ttl_seconds
+// nor clock. `fn.length` cannot tell: `constructor(options = {})` has length 0 too.
+
+// The significant characters of `source` from `start`: strings, template literals, regular
+// expressions and comments are skipped whole (a regex is told from a division by the
+// character before it, which is enough for the head of a function or a class body).
+function* significant(source, start = 0) {
+  let index = start;
+  let previous = ""; // the last significant character
+  let word = ""; // the identifier that ends with it, if any
+  let joined = false; // whether the next identifier character continues `word`
+  const regexMayFollow = () =>
+    previous === "" || "(,=:[!&|?{};+-*%<>~^".includes(previous) || KEYWORDS_BEFORE_REGEX.has(word);
+  while (index < source.length) {
+    const char = source[index];
+    const next = source[index + 1];
+    if (char === "/" && next === "/") {
+      const end = source.indexOf("\n", index);
+      index = end === -1 ? source.length : end + 1;
+      joined = false;
+    } else if (char === "/" && next === "*") {
+      const end = source.indexOf("*/", index + 2);
+      index = end === -1 ? source.length : end + 2;
+      joined = false;
+    } else if (char === "'" || char === '"' || char === "`") {
+      index = skipQuoted(source, index, char);
+      previous = char;
+      word = "";
+      joined = false;
+    } else if (char === "/" && regexMayFollow()) {
+      index = skipRegex(source, index);
+      previous = "/";
+      word = "";
+      joined = false;
+    } else if (/\s/.test(char)) {
+      index += 1;
+      joined = false;
+    } else {
+      yield [index, char];
+      const identifier = /[\w$]/.test(char);
+      word = identifier ? (joined ? word + char : char) : "";
+      joined = identifier;
+      previous = char;
+      index += 1;
+    }
+  }
+}
+
+const KEYWORDS_BEFORE_REGEX = new Set(["return", "typeof", "case", "do", "else", "in", "of", "new", "delete", "void", "throw", "yield", "await"]);
+
+function skipQuoted(source, index, quote) {
+  let at = index + 1;
+  while (at < source.length && source[at] !== quote) {
+    if (source[at] === "\\") at += 1;
+    else if (quote === "`" && source[at] === "$" && source[at + 1] === "{") {
+      at = closing(source, at + 1, "{", "}");
+    }
+    at += 1;
+  }
+  return at + 1;
+}
+
+function skipRegex(source, index) {
+  let at = index + 1;
+  let inClass = false;
+  while (at < source.length) {
+    const char = source[at];
+    if (char === "\\") at += 1;
+    else if (char === "[") inClass = true;
+    else if (char === "]") inClass = false;
+    else if (char === "/" && !inClass) break;
+    else if (char === "\n") break;
+    at += 1;
+  }
+  return at + 1;
+}
+
+// The index of the bracket that closes the one at `open`.
+function closing(source, open, opening, closer) {
+  let depth = 0;
+  for (const [index, char] of significant(source, open)) {
+    if (char === opening) depth += 1;
+    else if (char === closer && --depth === 0) return index;
+  }
+  return source.length;
+}
+
+function parameterText(source, open) {
+  const inner = source.slice(open + 1, closing(source, open, "(", ")"));
+  return [...significant(inner)].map(([, char]) => char).join("");
+}
+
+// The parameter list of a function's source, as significant characters ("" when empty).
+function functionParameters(source) {
+  const arrow = /^(?:async\s+)?([A-Za-z_$][\w$]*)\s*=>/.exec(source);
+  if (arrow && arrow[1] !== "function") return arrow[1];
+  for (const [index, char] of significant(source)) {
+    if (char === "(") return parameterText(source, index);
+    if (char === "{" || char === "=") break;
+  }
+  return null;
+}
+
+// Identifiers and single punctuation characters, with their index, skipping what
+// `significant` skips.
+function* tokens(source) {
+  let word = "";
+  let wordStart = -1;
+  let wordEnd = -1;
+  for (const [index, char] of significant(source)) {
+    if (/[\w$]/.test(char) && (word === "" || wordEnd === index - 1)) {
+      if (word === "") wordStart = index;
+      word += char;
+      wordEnd = index;
+      continue;
+    }
+    if (word) yield [wordStart, word];
+    word = "";
+    if (/[\w$]/.test(char)) {
+      word = char;
+      wordStart = wordEnd = index;
+    } else {
+      yield [index, char];
+    }
+  }
+  if (word) yield [wordStart, word];
+}
+
+// The parameter list of a class's own constructor; undefined when it has none.
+function constructorParameters(source) {
+  let depth = 0;
+  let body = false;
+  let last = "";
+  let beforeLast = "";
+  for (const [index, token] of tokens(source)) {
+    if (token === "(" && body && depth === 1 && last === "constructor" && beforeLast !== "." && beforeLast !== "static") {
+      return parameterText(source, index);
+    }
+    if (token === "(" || token === "[" || token === "{") {
+      if (token === "{" && depth === 0) body = true;
+      depth += 1;
+    } else if (token === ")" || token === "]" || token === "}") {
+      depth -= 1;
+      if (body && depth === 0) return undefined;
+    }
+    beforeLast = last;
+    last = token;
+  }
+  return null; // the body never closed: the source was not read right
+}
+
+// Whether the export takes an options object: false when its parameter list (for a class,
+// its constructor's, inherited when it has none of its own) is empty; true when it cannot
+// be told, as the kit passed options before it read parameter lists.
+function takesOptions(target) {
+  for (let current = target; typeof current === "function"; current = Object.getPrototypeOf(current)) {
+    if (current === Function.prototype) return false; // a class whose chain defines no constructor
+    const source = Function.prototype.toString.call(current);
+    if (/\{\s*\[native code\]\s*\}\s*$/.test(source)) return true;
+    if (!/^class\b/.test(source)) {
+      const parameters = functionParameters(source);
+      return parameters === null ? true : parameters !== "";
+    }
+    const parameters = constructorParameters(source);
+    if (parameters === null) return true;
+    if (parameters !== undefined) return parameters !== "";
+  }
+  return true;
 }
 
 function constructsWithNew(target) {
@@ -262,18 +459,39 @@ async function construct({ options, specials }) {
   stores.set(id, made);
   const methods = {};
   for (const name of METHODS) methods[name] = made[name].constructor && made[name].constructor.name === "AsyncFunction" ? "async" : "function";
-  const declared = (name) => {
-    const value = made[name];
+  // As in Python, where a class attribute is seen on every instance: the store object's own
+  // declaration first, then a static one on its class or on the export.
+  const declaration = (name) => {
+    for (const holder of [made, made.constructor, storeExport]) {
+      if (holder !== null && holder !== undefined && holder[name] !== undefined && holder[name] !== null) return holder[name];
+    }
+    return null;
+  };
+  const mapping = (name) => {
+    const value = declaration(name);
     return value !== null && typeof value === "object" ? encode(value).value : null;
   };
+  const shares = declaration("sharesSessionsAcrossInstances");
   return {
     store: id,
     className: made.constructor && made.constructor.name ? made.constructor.name : "",
     methods,
-    shares: typeof made.sharesSessionsAcrossInstances === "boolean" ? made.sharesSessionsAcrossInstances : null,
-    notApplicable: declared("conformanceNotApplicable"),
-    notes: declared("conformanceNotes"),
+    shares: typeof shares === "boolean" ? shares : null,
+    revisions: declaredRevisions(made),
+    notApplicable: mapping("conformanceNotApplicable"),
+    notes: mapping("conformanceNotes"),
   };
+}
+
+// Whether the store keeps revisions: its own supportsRevisions, else a static one on its class
+// or on the export (a subclass's static overrides its parent's).
+function declaredRevisions(made) {
+  for (const holder of [made, made.constructor, storeExport]) {
+    if (holder !== null && holder !== undefined && typeof holder.supportsRevisions === "boolean") {
+      return holder.supportsRevisions;
+    }
+  }
+  return null;
 }
 
 async function call({ store: storeId, method, args, specials, watch, watchResult }) {
@@ -307,7 +525,7 @@ function mirror({ handle, edits }) {
       let target = root;
       for (const step of path) target = target[step];
       if (target === null || typeof target !== "object") continue;
-      if (op === "set") target[key] = decode(value, specials);
+      if (op === "set") setOwn(target, key, decode(value, specials));
       else if (op === "del") delete target[key];
       else if (op === "len") target.length = key;
     } catch {

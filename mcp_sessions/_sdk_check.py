@@ -35,7 +35,7 @@ class SDKCompatibilityError(RuntimeError):
         listing = "\n".join(f"  - {problem}" for problem in self.problems)
         super().__init__(
             f"mcp {installed_sdk_version()} changed internals that session restoration "
-            f"(reference_stores.mcp_restore) relies on; it is tested on mcp {TESTED_SDK_VERSIONS}.x. "
+            f"(mcp_sessions) relies on; it is tested on mcp {TESTED_SDK_VERSIONS}.x. "
             f"Pin mcp to {TESTED_SDK_VERSIONS}.x (the [mcp] extra does) or update the integration:\n"
             f"{listing}"
         )

@@ -4,21 +4,21 @@ Needs the ``[mcp]`` extra (``pip install 'mcp-session-store-kit[mcp]'``)::
 
     from mcp.server.mcpserver import Context, MCPServer
     from reference_stores.sqlite import SQLiteSessionStore
-    from reference_stores.mcp_restore import PersistentSessions
+    from mcp_sessions import PersistentSessions
 
     sessions = PersistentSessions(SQLiteSessionStore("sessions.sqlite3", ttl_seconds=3600))
     mcp = MCPServer("counter")
 
     @mcp.tool()
     async def increment(ctx: Context) -> int:
-        state = await sessions.get_session_data(ctx)
-        count = state.get("count", 0) + 1
-        await sessions.update_session_data(ctx, {**state, "count": count})
-        return count
+        state = await sessions.modify_session_data(  # atomic: no update is lost
+            ctx, lambda state: {**state, "count": state.get("count", 0) + 1}
+        )
+        return state["count"]
 
     app = sessions.streamable_http_app(mcp)   # serve with uvicorn
 
-See docs/mcp-restore.md for the design and what it relies on in the SDK.
+See docs/mcp-sessions.md for the design and what it relies on in the SDK.
 """
 
 from __future__ import annotations
@@ -27,10 +27,12 @@ try:
     import mcp  # noqa: F401
 except ImportError as error:  # pragma: no cover - depends on the environment
     raise ImportError(
-        "reference_stores.mcp_restore needs the MCP SDK: pip install 'mcp-session-store-kit[mcp]'"
+        "mcp_sessions needs the MCP SDK: pip install 'mcp-session-store-kit[mcp]'"
     ) from error
 
+from ._eras import HandshakeSessionRequiredError
 from ._manager import DEFAULT_REFRESH_INTERVAL, StoreBackedSessionManager
+from ._purge import DEFAULT_PURGE_INTERVAL
 from ._record import APP_KEY, RECORD_FORMAT, RESTORE_KEY, RestoreRecord
 from ._sdk_check import (
     TESTED_SDK_VERSIONS,
@@ -38,20 +40,44 @@ from ._sdk_check import (
     check_sdk_compatibility,
     installed_sdk_version,
 )
-from ._sessions import PersistentSessions, SessionNotStoredError, session_id_of
+from ._sessions import (
+    DEFAULT_MODIFY_ATTEMPTS,
+    PersistentSessions,
+    SessionNotStoredError,
+    TooManyConflictsError,
+    session_id_of,
+)
+from .handles import (
+    HandleBusyError,
+    RevisionsUnsupportedError,
+    StateHandleError,
+    StateHandles,
+    UnknownHandleError,
+    install_handle_error_results,
+)
 
 __all__ = [
     "APP_KEY",
+    "DEFAULT_MODIFY_ATTEMPTS",
+    "DEFAULT_PURGE_INTERVAL",
     "DEFAULT_REFRESH_INTERVAL",
     "RECORD_FORMAT",
     "RESTORE_KEY",
     "TESTED_SDK_VERSIONS",
+    "HandleBusyError",
+    "HandshakeSessionRequiredError",
     "PersistentSessions",
     "RestoreRecord",
+    "RevisionsUnsupportedError",
     "SDKCompatibilityError",
     "SessionNotStoredError",
+    "StateHandleError",
+    "StateHandles",
     "StoreBackedSessionManager",
+    "TooManyConflictsError",
+    "UnknownHandleError",
     "check_sdk_compatibility",
+    "install_handle_error_results",
     "installed_sdk_version",
     "session_id_of",
 ]

@@ -1,0 +1,206 @@
+"""The MCP integration: the counter server's tool calls, sessions in a store, against plain SDK sessions.
+
+``python -m benchmarks mcp --concurrency 20``. The store side is
+``examples/counter_server.py`` as shipped: ``PersistentSessions(store)``, its
+``increment`` tool changing the session's state with ``modify_session_data``.
+The raw side is the same ``increment`` tool on the same SDK, served by the SDK's
+own ``streamable_http_app()`` with its in-process sessions, the count kept in a
+dict of the process. Both are driven through their ASGI apps in this process
+(httpx2's ASGI transport: the whole HTTP path but the socket), one JSON-RPC
+``tools/call`` per operation, alternately in each round.
+
+Each side opens ``SESSIONS`` sessions first; a call takes a session no call in
+flight holds (so the concurrent mode is that many sessions in parallel, whatever
+the number of tasks). Stores: memory and SQLite always; Redis with
+``REDIS_URL``, PostgreSQL with ``DATABASE_URL`` (keys under a per-run prefix, a
+per-run table, removed after). The raw label gives the store calls per tool
+call, counted over a sequential pass before the rounds; each is one round trip
+to a networked store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx2
+from mcp.server.mcpserver import Context, MCPServer
+
+from examples.counter_server import build_server
+from mcp_sessions import PersistentSessions, session_id_of
+from reference_stores.memory import InMemorySessionStore
+
+from .harness import Case
+
+CONCURRENT = True
+SESSIONS = 20
+TTL_SECONDS = 3600
+CALIBRATION_CALLS = 50
+BASE_URL = "http://127.0.0.1:8000"
+URL = f"{BASE_URL}/mcp"
+HEADERS = {
+    "accept": "application/json, text/event-stream",
+    "content-type": "application/json",
+    "mcp-protocol-version": "2025-11-25",
+}
+
+
+class CountingStore:
+    """The store with every call counted: the integration's round trips."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.calls: dict[str, int] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._inner, name)
+        if name.startswith("_") or not callable(value):
+            return value
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls[name] = self.calls.get(name, 0) + 1
+            return await value(*args, **kwargs)
+
+        return counted
+
+
+def plain_sdk_server() -> MCPServer[Any]:
+    """The counter tool on the SDK's own sessions: the count in a dict of this process."""
+    counts: dict[str, int] = {}
+    mcp: MCPServer[Any] = MCPServer("counter")
+
+    @mcp.tool()
+    async def increment(ctx: Context, by: int = 1) -> int:
+        """Add ``by`` to this session's counter and return the new value."""
+        session_id = session_id_of(ctx)
+        counts[session_id] = counts.get(session_id, 0) + by
+        return counts[session_id]
+
+    return mcp
+
+
+async def open_session(http: httpx2.AsyncClient) -> str:
+    initialize = {
+        "jsonrpc": "2.0",
+        "id": 0,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "benchmark", "version": "1"},
+        },
+    }
+    response = await http.post(URL, json=initialize, headers=HEADERS)
+    response.raise_for_status()
+    session_id = response.headers["mcp-session-id"]
+    initialized = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+    response = await http.post(
+        URL, json=initialized, headers={**HEADERS, "mcp-session-id": session_id}
+    )
+    response.raise_for_status()
+    return str(session_id)
+
+
+async def served(stack: AsyncExitStack, app: Any) -> Callable[[int], Awaitable[None]]:
+    """Start ``app`` (its lifespan), open the sessions; a call of ``increment`` in a free one."""
+    await stack.enter_async_context(app.router.lifespan_context(app))
+    http = await stack.enter_async_context(
+        httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url=BASE_URL)
+    )
+    free: asyncio.Queue[str] = asyncio.Queue()
+    for _ in range(SESSIONS):
+        free.put_nowait(await open_session(http))
+
+    async def call(index: int) -> None:
+        session_id = await free.get()
+        try:
+            request = {
+                "jsonrpc": "2.0",
+                "id": index + 1,
+                "method": "tools/call",
+                "params": {"name": "increment", "arguments": {"by": 1}},
+            }
+            response = await http.post(
+                URL, json=request, headers={**HEADERS, "mcp-session-id": session_id}
+            )
+            if response.status_code != 200 or '"isError":true' in response.text:
+                raise RuntimeError(f"tool call failed: {response.status_code} {response.text}")
+        finally:
+            free.put_nowait(session_id)
+
+    return call
+
+
+async def stores(stack: AsyncExitStack) -> AsyncIterator[tuple[str, Any]]:
+    yield "memory", InMemorySessionStore(ttl_seconds=TTL_SECONDS)
+
+    from reference_stores.sqlite import SQLiteSessionStore
+
+    folder = stack.enter_context(tempfile.TemporaryDirectory())
+    sqlite = SQLiteSessionStore(Path(folder) / "bench.sqlite3", ttl_seconds=TTL_SECONDS)
+    stack.push_async_callback(sqlite.aclose)
+    yield "sqlite", sqlite
+
+    prefix = f"mcp-session-store-kit:bench-mcp:{uuid.uuid4().hex[:12]}:"
+    if redis_url := os.environ.get("REDIS_URL"):
+        from reference_stores.redis import RedisSessionStore
+
+        redis = RedisSessionStore(url=redis_url, key_prefix=prefix, ttl_seconds=TTL_SECONDS)
+
+        async def remove_keys() -> None:
+            async for key in redis.client.scan_iter(match=f"{prefix}*"):
+                await redis.client.delete(key)
+            await redis.aclose()
+
+        stack.push_async_callback(remove_keys)
+        yield "redis", redis
+
+    if database_url := os.environ.get("DATABASE_URL"):
+        from reference_stores.postgres import PostgresSessionStore
+
+        table = f"mcp_sessions_bench_{uuid.uuid4().hex[:10]}"
+        postgres = PostgresSessionStore(database_url, table=table, ttl_seconds=TTL_SECONDS)
+
+        async def drop_table() -> None:
+            try:
+                async with postgres.pool.connection() as conn:
+                    await conn.execute(f'DROP TABLE IF EXISTS "{table}"')
+            finally:
+                await postgres.aclose()
+
+        stack.push_async_callback(drop_table)
+        await postgres.create_schema()
+        yield "postgres", postgres
+
+
+@asynccontextmanager
+async def cases() -> AsyncIterator[list[Case]]:
+    # The SDK and httpx log every request at INFO: thousands of lines, and time spent on them.
+    logging.disable(logging.INFO)
+    async with AsyncExitStack() as stack:
+        stack.callback(logging.disable, logging.NOTSET)
+        plain = plain_sdk_server()
+        raw_call = await served(stack, plain.streamable_http_app())
+        result = []
+        async for name, store in stores(stack):
+            counting = CountingStore(store)
+            sessions = PersistentSessions(counting)  # type: ignore[arg-type]
+            store_call = await served(stack, sessions.streamable_http_app(build_server(sessions)))
+            counting.calls.clear()
+            for index in range(CALIBRATION_CALLS):
+                await store_call(index)
+            per_call = {
+                method: count / CALIBRATION_CALLS for method, count in counting.calls.items()
+            }
+            total = sum(per_call.values())
+            detail = ", ".join(f"{method} {count:g}" for method, count in sorted(per_call.items()))
+            label = f"plain SDK sessions; store calls per tool call: {total:g} ({detail})"
+            result.append(Case(f"tools/call {name}", store_call, raw_call, label))
+        yield result
