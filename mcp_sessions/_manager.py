@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -158,6 +158,8 @@ class StoreBackedSessionManager(StreamableHTTPSessionManager):
         self.refresh_interval = resolve_refresh_interval(store, refresh_interval)
         self.purge_interval = resolve_purge_interval(purge_interval)
         self._security = TransportSecurityMiddleware(security_settings)
+        # The clock of refresh intervals (never the store's); a test may swap it.
+        self.monotonic: Callable[[], float] = time.monotonic
         # Sessions of this process that are in the store -> monotonic time of their
         # last TTL refresh. A held session missing here was never recorded.
         self._refreshed_at: dict[str, float] = {}
@@ -357,7 +359,7 @@ class StoreBackedSessionManager(StreamableHTTPSessionManager):
         already answered the request.
         """
         last = self._refreshed_at.get(session_id)
-        now = time.monotonic()
+        now = self.monotonic()
         due = last is not None and now - last >= self.refresh_interval
         if due:
             self._refreshed_at[session_id] = now  # concurrent requests do not refresh again
@@ -388,7 +390,7 @@ class StoreBackedSessionManager(StreamableHTTPSessionManager):
             )
             return
         if session_id in self._refreshed_at:
-            self._refreshed_at[session_id] = time.monotonic()
+            self._refreshed_at[session_id] = self.monotonic()
 
     async def _serve_keeping_alive(
         self, session_id: str, scope: Scope, receive: Receive, send: Send
@@ -500,7 +502,7 @@ class StoreBackedSessionManager(StreamableHTTPSessionManager):
                 code=INTERNAL_ERROR,
                 message="Session store unavailable: cannot open a session that survives restarts",
             ) from error
-        self._refreshed_at[session_id] = time.monotonic()
+        self._refreshed_at[session_id] = self.monotonic()
 
 
 class _HandshakeRecorder:

@@ -178,6 +178,8 @@ class StateHandles:
         self.max_attempts = max_attempts
         self.backoff_base = float(backoff_base)
         self.backoff_cap = float(backoff_cap)
+        # The clock of refresh intervals (never the store's); a test may swap it.
+        self.monotonic: Callable[[], float] = time.monotonic
         # Handle keys -> monotonic time of their last TTL refresh by this process,
         # oldest first; entries older than the interval are due anyway and dropped.
         self._refreshed_at: OrderedDict[str, float] = OrderedDict()
@@ -339,11 +341,11 @@ class StateHandles:
         return random.uniform(0, min(self.backoff_cap, self.backoff_base * 2**attempt))
 
     def _refreshed(self, key: str) -> None:
-        self._refreshed_at[key] = time.monotonic()
+        self._refreshed_at[key] = self.monotonic()
         self._refreshed_at.move_to_end(key)
 
     async def _refresh_if_due(self, key: str) -> None:
-        now = time.monotonic()
+        now = self.monotonic()
         # Forget the handles whose refresh is due anyway: keeps the map bounded.
         while self._refreshed_at:
             oldest, at = next(iter(self._refreshed_at.items()))

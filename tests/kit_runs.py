@@ -19,6 +19,8 @@ except ImportError:  # pragma: no cover - not POSIX: each xdist worker runs its 
     fcntl = None  # type: ignore[assignment]
 
 TESTS_DIR = Path(__file__).parent
+PYTEST_CI_MARKERS = ("CI", "BUILD_NUMBER")
+"""Variables that make pytest print differently (``_pytest.compat.running_on_ci``)."""
 
 
 @dataclass
@@ -57,9 +59,14 @@ def run_pytest(
         command.append("--conformance-examples=10")  # the explicit sequences still run
     if report:
         command.append(f"--conformance-report={report_path}")
-    # pytest fits its separators and summary lines to the terminal; a fixed width keeps
-    # the output the same on every machine (CI terminals can be hundreds of columns wide).
-    environment = {**os.environ, "COLUMNS": "80", **(env or {})}
+    # The output is the same on every machine: pytest fits its separators and summary
+    # lines to the terminal's width, and on CI (CI or BUILD_NUMBER set) it does not
+    # shorten the summary lines at all.
+    environment = {
+        **{name: value for name, value in os.environ.items() if name not in PYTEST_CI_MARKERS},
+        "COLUMNS": "80",
+        **(env or {}),
+    }
     environment["PYTHONPATH"] = os.pathsep.join(
         [str(TESTS_DIR), *filter(None, [environment.get("PYTHONPATH")])]
     )

@@ -29,6 +29,7 @@ pytest.importorskip("mcp", reason="the [mcp] extra is not installed")
 
 import anyio
 import httpx2
+from clocks import ManualClock
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server.auth.settings import AuthSettings
@@ -282,8 +283,8 @@ def test_a_stored_session_is_restored_by_a_new_server_under_its_id() -> None:
 
 
 def test_unknown_and_expired_ids_get_the_sdks_own_404() -> None:
-    now = [1_000_000.0]
-    store = ObservedStore(ttl_seconds=30, clock=lambda: now[0])
+    clock = ManualClock()
+    store = ObservedStore(ttl_seconds=30, clock=clock)
 
     async def scenario() -> None:
         async with running(store, refresh_interval=1) as (http, _manager):
@@ -292,16 +293,17 @@ def test_unknown_and_expired_ids_get_the_sdks_own_404() -> None:
             live = await open_raw_session(http, URL, None)
             held = await open_raw_session(http, URL, None)
             assert count_of(await call_increment(http, URL, None, held)) == 1
-        async with running(store, refresh_interval=1) as (http, _manager):
+        async with running(store, refresh_interval=1) as (http, manager):
+            ticks = manager.monotonic = ManualClock()
             expired_in_store = live
-            now[0] += 31
+            clock.advance(31)
             response = await call_increment(http, URL, None, expired_in_store)
             assert_not_found(response)
             # A session this process holds is checked against the store once a refresh is due.
             fresh = await open_raw_session(http, URL, None)
             assert count_of(await call_increment(http, URL, None, fresh)) == 1
-            now[0] += 31
-            await anyio.sleep(1.05)  # let the refresh interval (monotonic) pass
+            clock.advance(31)
+            ticks.advance(1)  # the refresh interval passed
             response = await call_increment(http, URL, None, fresh)
             assert_not_found(response)
             assert held  # never restored after expiry either
@@ -313,30 +315,34 @@ def test_unknown_and_expired_ids_get_the_sdks_own_404() -> None:
 
 def test_requests_keep_a_session_alive_and_refresh_at_most_once_per_interval() -> None:
     async def scenario() -> None:
-        store = ObservedStore(ttl_seconds=0.8)
-        async with running(store, refresh_interval=0.2) as (http, _manager):
+        clock = ManualClock()
+        store = ObservedStore(ttl_seconds=0.8, clock=clock)
+        async with running(store, refresh_interval=0.2) as (http, manager):
+            ticks = manager.monotonic = ManualClock()
+
+            def time_passes(seconds: float) -> None:
+                clock.advance(seconds)
+                ticks.advance(seconds)
+
             session_id = await open_raw_session(http, URL, None)
             assert count_of(await call_increment(http, URL, None, session_id)) == 1  # warm up
             store.calls.clear()
-            started = time.monotonic()
-            for expected in range(2, 5):  # quicker than the interval: no refresh
+            for expected in range(2, 5):  # within the interval: no refresh
+                time_passes(0.05)
                 assert count_of(await call_increment(http, URL, None, session_id)) == expected
-            assert time.monotonic() - started < 0.2, "too slow to tell"
             assert store.calls.get("touch", 0) == 0
             assert store.calls["session_exists"] == 3  # each request checks the store has it
             store.calls.clear()
-            # Active for twice the TTL: still alive, refreshed by its requests.
-            deadline = time.monotonic() + 1.6
+            # Active for twice the TTL: still alive, refreshed by each request after the interval.
             count = 4
-            while time.monotonic() < deadline:
-                await anyio.sleep(0.25)
+            for _ in range(7):
+                time_passes(0.25)
                 count += 1
                 assert count_of(await call_increment(http, URL, None, session_id)) == count
-            touches = store.calls["touch"]
-            assert 5 <= touches <= count - 4, store.calls
-            assert store.calls["session_exists"] == count - 4
+            assert store.calls["touch"] == 7, store.calls
+            assert store.calls["session_exists"] == 7
             # Idle for longer than the TTL: gone.
-            await anyio.sleep(1.0)
+            time_passes(1.0)
             response = await call_increment(http, URL, None, session_id)
             assert response.status_code == 404
             assert await store.get_session(session_id) is None
@@ -398,7 +404,10 @@ def test_only_delete_removes_the_stored_session() -> None:
             session_id = await open_raw_session(http, URL, None)
             assert count_of(await call_increment(http, URL, None, session_id)) == 1
             # Idle eviction drops the session here, not in the store.
-            await anyio.sleep(0.6)
+            for _ in range(100):  # 0.3 s idle, then the SDK's reaper: give a loaded machine 10 s
+                await anyio.sleep(0.1)
+                if session_id not in manager._server_instances:
+                    break
             assert session_id not in manager._server_instances
             assert await store.session_exists(session_id)
             assert count_of(await call_increment(http, URL, None, session_id)) == 2
@@ -628,17 +637,17 @@ def test_a_session_expired_in_the_store_answers_404_on_every_instance_holding_it
 def test_a_held_session_costs_one_store_call_per_request_and_a_touch_per_interval() -> None:
     async def scenario() -> None:
         store = ObservedStore(ttl_seconds=600)
-        async with running(store, refresh_interval=0.3) as (http, _manager):
+        async with running(store, refresh_interval=0.3) as (http, manager):
+            ticks = manager.monotonic = ManualClock()
             session_id = await open_raw_session(http, URL, None)
             listing = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
             store.calls.clear()
-            started = time.monotonic()
             for _ in range(5):
+                ticks.advance(0.05)
                 response = await http.post(URL, json=listing, headers=headers(None, session_id))
                 assert "result" in response_message(response)
-            assert time.monotonic() - started < 0.3, "too slow to tell"
             assert store.calls == {"session_exists": 5}
-            await anyio.sleep(0.35)  # the interval passed: the next request also refreshes
+            ticks.advance(0.3)  # the interval passed: the next request also refreshes
             store.calls.clear()
             for _ in range(3):
                 response = await http.post(URL, json=listing, headers=headers(None, session_id))
@@ -899,9 +908,26 @@ def test_modify_session_data_on_a_deleted_session_raises_session_not_stored() ->
 
 
 class PurgeableStore(ObservedStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self._waiting: list[tuple[int, anyio.Event]] = []
+
     async def purge_expired(self) -> int:
-        self._enter("purge_expired")
-        return int(await self.inner.purge_expired())
+        try:
+            self._enter("purge_expired")
+            return int(await self.inner.purge_expired())
+        finally:
+            for count, reached in self._waiting:
+                if self.calls["purge_expired"] >= count:
+                    reached.set()
+
+    async def purges_reach(self, count: int) -> None:
+        reached = anyio.Event()
+        self._waiting.append((count, reached))
+        if self.calls.get("purge_expired", 0) >= count:
+            reached.set()
+        with anyio.fail_after(30):  # however loaded the machine
+            await reached.wait()
 
 
 def test_the_app_purges_expired_sessions_in_the_background_unless_switched_off() -> None:
@@ -910,9 +936,11 @@ def test_the_app_purges_expired_sessions_in_the_background_unless_switched_off()
         sessions, _app = counter_app(store, purge_interval=0.1)
         assert sessions.purge_interval == 0.1
         async with sessions.session_manager.run():
-            await anyio.sleep(0.35)
+            started = time.monotonic()
+            await store.purges_reach(3)
+            elapsed = time.monotonic() - started
+        assert elapsed >= 0.18, elapsed  # at start, then once per 0.1 s, never sooner
         purges = store.calls["purge_expired"]
-        assert 3 <= purges <= 5, purges  # at start, then every 0.1 s
         await anyio.sleep(0.2)
         assert store.calls["purge_expired"] == purges  # stopped with the app
 
@@ -926,8 +954,7 @@ def test_the_app_purges_expired_sessions_in_the_background_unless_switched_off()
         store.failing = {"purge_expired"}  # a failed purge is logged, and tried again
         sessions, _app = counter_app(store, purge_interval=0.1)
         async with sessions.session_manager.run():
-            await anyio.sleep(0.25)
-        assert store.calls["purge_expired"] >= 2
+            await store.purges_reach(2)
 
     run(scenario)
 
@@ -1301,7 +1328,8 @@ def test_a_session_survives_restart_and_crash_and_ends_with_delete(
 def test_an_expired_session_answers_404_before_and_after_a_restart(
     backend: Backend, server_factory: Callable[..., ServerProcess]
 ) -> None:
-    server = server_factory([*backend.args, "--ttl", "1.5", "--refresh-interval", "0.2"])
+    # A TTL of seconds: a request of the active session may take 2 s on a loaded machine.
+    server = server_factory([*backend.args, "--ttl", "2.5", "--refresh-interval", "0.2"])
     server.start()
 
     async def scenario() -> None:
@@ -1321,7 +1349,7 @@ def test_an_expired_session_answers_404_before_and_after_a_restart(
             idle_restored = await open_raw_session(http, server.url, "alice-token")
             active = await open_raw_session(http, server.url, "alice-token")
             count = 0
-            deadline = time.monotonic() + 2.2
+            deadline = time.monotonic() + 3.0
             while time.monotonic() < deadline:  # longer than the TTL, active throughout
                 count += 1
                 response = await call_increment(http, server.url, "alice-token", active)

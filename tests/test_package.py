@@ -41,6 +41,18 @@ def test_the_base_install_imports_without_any_backend_client(code: str) -> None:
     assert completed.returncode == 0, completed.stderr
 
 
+def test_loading_the_plugin_imports_neither_the_contract_nor_hypothesis() -> None:
+    # pytest loads the plugin in every run of a project that has the kit installed.
+    code = (
+        "import sys, conformance.plugin\n"
+        "print(sorted(m for m in ('hypothesis', 'conformance.contract') if m in sys.modules))"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert completed.stdout.strip() == "[]", completed.stdout
+
+
 def test_a_store_whose_extra_is_missing_says_which_extra() -> None:
     code = (
         BLOCK_EXTRAS

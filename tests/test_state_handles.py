@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -27,6 +26,7 @@ import anyio
 import anyio.lowlevel
 import httpx2
 import mcp_types
+from clocks import ManualClock
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server.auth.settings import AuthSettings
@@ -399,23 +399,26 @@ def test_modify_on_a_store_without_revisions_is_a_clear_error_and_changes_nothin
 
 def test_use_keeps_a_handle_alive_refreshing_at_most_once_per_interval() -> None:
     async def scenario() -> None:
-        store = CountingStore(ttl_seconds=0.8)
+        clock = ManualClock()
+        store = CountingStore(ttl_seconds=0.8, clock=clock)
         handles = StateHandles(store, "basket", refresh_interval=0.2)
+        ticks = handles.monotonic = ManualClock()
+
+        def time_passes(seconds: float) -> None:
+            clock.advance(seconds)
+            ticks.advance(seconds)
+
         basket_id = await handles.create(_NO_AUTH, {"items": []})
         store.calls.clear()
-        started = time.monotonic()
-        for _ in range(5):  # quicker than the interval: no refresh
+        for _ in range(3):  # within the interval: no refresh
+            time_passes(0.05)
             await handles.read(_NO_AUTH, basket_id)
-        assert time.monotonic() - started < 0.2, "too slow to tell"
         assert "touch" not in store.calls
-        reads = 0
-        deadline = time.monotonic() + 1.6  # twice the TTL, read throughout
-        while time.monotonic() < deadline:
-            await anyio.sleep(0.25)
+        for _ in range(7):  # twice the TTL, read throughout: each read after the interval refreshes
+            time_passes(0.25)
             await handles.read(_NO_AUTH, basket_id)
-            reads += 1
-        assert 5 <= store.calls["touch"] <= reads, store.calls
-        await anyio.sleep(1.0)  # idle longer than the TTL
+        assert store.calls["touch"] == 7, store.calls
+        time_passes(1.0)  # idle longer than the TTL
         with pytest.raises(UnknownHandleError):
             await handles.read(_NO_AUTH, basket_id)
 

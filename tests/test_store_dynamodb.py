@@ -1,4 +1,4 @@
-"""DynamoDBSessionStore: the contract on moto, a moto server and dynalite; LeanMCP interop;
+"""DynamoDBSessionStore: the contract on a moto server and dynalite; LeanMCP interop;
 one request per operation; numbers; the table helper; failures.
 """
 
@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError, EndpointConnectionError
+from clocks import ManualClock
 from revision_races import check_revision_semantics, race_conditional_writers
 from work_counts import WorkCounter, check_work_per_operation, work
 
@@ -72,8 +73,9 @@ CONFIGURED_ENDPOINT = os.environ.get("DYNAMODB_ENDPOINT_URL") or None
 """A DynamoDB endpoint of the machine's own (e.g. DynamoDB Local): when set, its tests run too."""
 
 ISO_FORM = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+# Real HTTP on two independent implementations. In-process moto serves the tests of the
+# store's own logic (moto_backend) only: for the contract it would repeat the moto server.
 BACKENDS = [
-    "moto",
     "moto-server",
     pytest.param("dynalite", marks=pytest.mark.node),
     *(["configured"] if CONFIGURED_ENDPOINT else []),
@@ -85,14 +87,6 @@ def run(coroutine: Awaitable[Any]) -> Any:
         return await coroutine
 
     return asyncio.run(main())
-
-
-class Clock:
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture(autouse=True)
@@ -280,7 +274,7 @@ def _assert_exact_types(value: Any) -> None:
 
 
 def test_items_leanmcp_wrote_are_read_right(backend: Backend) -> None:
-    clock = Clock()
+    clock = ManualClock()
     now_ms = int(clock.now * 1000)
     backend.put_raw(
         leanmcp_item(
@@ -321,7 +315,7 @@ def test_items_leanmcp_wrote_are_read_right(backend: Backend) -> None:
 
 def test_leanmcp_upsert_items_without_created_at_are_read(backend: Backend) -> None:
     # LeanMCP's updateSession of a missing id leaves an item with no createdAt.
-    clock = Clock()
+    clock = ManualClock()
     now_ms = int(clock.now * 1000)
     backend.put_raw(
         leanmcp_item(
@@ -355,7 +349,7 @@ def test_leanmcp_upsert_items_without_created_at_are_read(backend: Backend) -> N
 
 def test_expired_leanmcp_items_are_hidden_everywhere(backend: Backend) -> None:
     # DynamoDB keeps expired items for days; the store must act as if they were gone.
-    clock = Clock()
+    clock = ManualClock()
     now_ms = int(clock.now * 1000)
     expired = leanmcp_item(
         "old",
@@ -383,7 +377,7 @@ def test_expired_leanmcp_items_are_hidden_everywhere(backend: Backend) -> None:
 
 @pytest.mark.conformance_clause("TIME-TEXT-FORMAT")
 def test_items_this_store_writes_are_exactly_leanmcps(backend: Backend) -> None:
-    clock = Clock(1_800_000_000.123)
+    clock = ManualClock(1_800_000_000.123)
 
     async def scenario() -> None:
         async with backend.store(ttl_seconds=3600, clock=clock) as store:
@@ -434,7 +428,7 @@ def test_items_this_store_writes_are_exactly_leanmcps(backend: Backend) -> None:
 
 
 def test_expiry_is_whole_seconds_rounded_up_and_within_the_window(moto_backend: Backend) -> None:
-    clock = Clock(1_800_000_000.400)
+    clock = ManualClock(1_800_000_000.400)
 
     async def scenario() -> None:
         async with moto_backend.store(ttl_seconds=2.5, clock=clock) as store:
@@ -454,7 +448,7 @@ def test_expiry_is_whole_seconds_rounded_up_and_within_the_window(moto_backend: 
 
 
 def test_ttl_none_writes_no_ttl_attribute_and_an_update_removes_one(moto_backend: Backend) -> None:
-    clock = Clock()
+    clock = ManualClock()
 
     async def scenario() -> None:
         async with (
@@ -501,7 +495,7 @@ class RequestCounter:
 
 
 def test_each_operation_sends_exactly_one_request(backend: Backend) -> None:
-    clock = Clock()
+    clock = ManualClock()
 
     async def scenario() -> None:
         async with backend.store(ttl_seconds=60, clock=clock) as store:
@@ -786,7 +780,7 @@ def _assert_leanmcp_can_read(item: dict[str, Any] | None) -> None:
 def test_items_leanmcp_wrote_are_at_revision_1_and_take_conditional_writes(
     backend: Backend,
 ) -> None:
-    clock = Clock()
+    clock = ManualClock()
     now_s = int(clock.now)
     item = leanmcp_item(
         "lean",
@@ -831,7 +825,7 @@ def test_items_leanmcp_wrote_are_at_revision_1_and_take_conditional_writes(
 
 def test_a_leanmcp_put_over_a_session_starts_it_again_at_1(backend: Backend) -> None:
     # LeanMCP's createSession is an unconditional PutItem: it drops the revision.
-    clock = Clock()
+    clock = ManualClock()
     now_s = int(clock.now)
 
     async def scenario() -> None:
@@ -864,7 +858,7 @@ def test_a_leanmcp_put_over_a_session_starts_it_again_at_1(backend: Backend) -> 
 def test_a_leanmcp_update_keeps_the_revision_and_corrupts_nothing(backend: Backend) -> None:
     # LeanMCP's updateSession neither reads nor writes the revision: a conditional writer
     # does not see it, as documented (docs/dynamodb.md); the item stays whole for both.
-    clock = Clock()
+    clock = ManualClock()
     now_s = int(clock.now)
 
     async def scenario() -> None:
@@ -916,7 +910,7 @@ def test_a_corrupt_revision_raises_instead_of_passing_for_one(moto_backend: Back
 
 
 def test_update_never_moves_updated_at_back_when_another_writer_is_ahead(backend: Backend) -> None:
-    ahead, behind = Clock(1_800_000_100.0), Clock(1_800_000_000.0)
+    ahead, behind = ManualClock(1_800_000_100.0), ManualClock(1_800_000_000.0)
 
     async def scenario() -> None:
         async with (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from clocks import ManualClock
 from revision_races import check_revision_semantics, race_conditional_writers
 from work_counts import WorkCounter, work
 
@@ -18,16 +19,8 @@ class TestInMemoryStoreContract(SessionStoreContract):
         return InMemorySessionStore
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_size_counts_live_sessions_and_clear_forgets_them() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     store = InMemorySessionStore(ttl_seconds=10, clock=clock)
 
     async def scenario() -> None:
@@ -50,7 +43,7 @@ def test_ttl_seconds_is_kept_in_whole_milliseconds_rounded_up() -> None:
 
 
 def test_expired_sessions_are_freed_as_the_store_is_used_a_few_per_operation() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     store = InMemorySessionStore(ttl_seconds=10, clock=clock)
 
     async def scenario() -> None:
@@ -75,7 +68,7 @@ def test_expired_sessions_are_freed_as_the_store_is_used_a_few_per_operation() -
 
 
 def test_a_store_without_ttl_frees_nothing() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     store = InMemorySessionStore(clock=clock)
 
     async def scenario() -> None:

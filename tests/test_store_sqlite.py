@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from clocks import ManualClock
 from revision_races import check_revision_semantics, race_conditional_writers
 from work_counts import WorkCounter, check_work_per_operation, work
 
@@ -38,14 +39,6 @@ def run(coroutine: Awaitable[Any]) -> Any:
         return await coroutine
 
     return asyncio.run(main())
-
-
-class FakeClock:
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def raw_rows(path: Path) -> list[tuple[Any, ...]]:
@@ -159,7 +152,7 @@ def test_building_a_store_touches_no_file(db_path: Path) -> None:
 
 
 def test_rows_hold_integer_milliseconds_and_json_text(db_path: Path) -> None:
-    clock = FakeClock(1_700_000_000.1239)
+    clock = ManualClock(1_700_000_000.1239)
 
     async def scenario() -> None:
         async with SQLiteSessionStore(db_path, ttl_seconds=60, clock=clock) as store:
@@ -237,7 +230,7 @@ def test_concurrent_conditional_writers_have_one_winner_per_round(db_path: Path)
 
 def test_a_conditional_update_racing_another_process_is_refused(db_path: Path) -> None:
     # Another process writes between this store's read and its conditional write.
-    clock = FakeClock()
+    clock = ManualClock(1_700_000_000.0)
 
     async def scenario() -> None:
         async with SQLiteSessionStore(db_path, clock=clock) as store:
@@ -325,7 +318,7 @@ def test_migrating_processes_do_not_trip_over_each_other(db_path: Path) -> None:
 
 
 def test_purge_expired_removes_only_expired_rows(db_path: Path) -> None:
-    clock = FakeClock()
+    clock = ManualClock(1_700_000_000.0)
 
     async def scenario() -> None:
         async with (
@@ -351,7 +344,7 @@ def test_purge_expired_removes_only_expired_rows(db_path: Path) -> None:
 
 
 def test_create_over_an_expired_row_starts_a_fresh_session(db_path: Path) -> None:
-    clock = FakeClock()
+    clock = ManualClock(1_700_000_000.0)
 
     async def scenario() -> None:
         async with SQLiteSessionStore(db_path, ttl_seconds=10, clock=clock) as store:
@@ -455,7 +448,7 @@ def test_concurrent_creates_from_several_processes_have_one_winner_each(
     if existing == "expired":
         # Rows from an hour ago with a 1 s TTL: each create must replace one, once.
         async def seed() -> None:
-            past = FakeClock(time.time() - 3600)
+            past = ManualClock(time.time() - 3600)
             async with SQLiteSessionStore(db_path, ttl_seconds=1, clock=past) as store:
                 for session_id in ids:
                     await store.create_session(session_id, {"owner": "expired"})
