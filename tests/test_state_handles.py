@@ -174,7 +174,25 @@ def auth_options() -> dict[str, Any]:
     }
 
 
-class Caller:
+class ToolCalls:
+    """``ok`` and ``error`` over a ``call`` of the subclass's own."""
+
+    async def call(self, tool: str, **arguments: Any) -> mcp_types.CallToolResult:
+        raise NotImplementedError
+
+    async def ok(self, tool: str, **arguments: Any) -> Any:
+        result = await self.call(tool, **arguments)
+        assert not result.is_error, result.content
+        return result.structured_content
+
+    async def error(self, tool: str, **arguments: Any) -> str:
+        result = await self.call(tool, **arguments)
+        assert result.is_error, result.structured_content
+        assert result.structured_content is None
+        return " ".join(getattr(block, "text", "") for block in result.content)
+
+
+class Caller(ToolCalls):
     """Calls tools of one in-process app, each call with a fresh client (as a stateless model)."""
 
     def __init__(self, app: Any, token: str | None = None, *, mode: str = MODERN) -> None:
@@ -192,17 +210,6 @@ class Caller:
         ):
             result: mcp_types.CallToolResult = await client.call_tool(tool, arguments)
         return result
-
-    async def ok(self, tool: str, **arguments: Any) -> Any:
-        result = await self.call(tool, **arguments)
-        assert not result.is_error, result.content
-        return result.structured_content
-
-    async def error(self, tool: str, **arguments: Any) -> str:
-        result = await self.call(tool, **arguments)
-        assert result.is_error, result.structured_content
-        assert result.structured_content is None
-        return " ".join(getattr(block, "text", "") for block in result.content)
 
 
 @asynccontextmanager
@@ -578,7 +585,7 @@ def server_factory(tmp_path: Path) -> Iterator[Callable[..., BasketServer]]:
         server.kill()
 
 
-class HttpCaller:
+class HttpCaller(ToolCalls):
     """One SDK Python client of a server process (``async with``), calling its tools over HTTP.
 
     In the 2026-07-28 mode each call is a request of its own, with no session; in the
@@ -609,16 +616,6 @@ class HttpCaller:
         assert self._client is not None, "use the caller in async with"
         result: mcp_types.CallToolResult = await self._client.call_tool(tool, arguments)
         return result
-
-    async def ok(self, tool: str, **arguments: Any) -> Any:
-        result = await self.call(tool, **arguments)
-        assert not result.is_error, result.content
-        return result.structured_content
-
-    async def error(self, tool: str, **arguments: Any) -> str:
-        result = await self.call(tool, **arguments)
-        assert result.is_error, result.structured_content
-        return " ".join(getattr(block, "text", "") for block in result.content)
 
 
 @pytest.mark.e2e
