@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         "backends",
         nargs="*",
         default=[],
-        help=f"any of {', '.join(BACKENDS)} (default: all of them), or mcp",
+        help=f"any of {', '.join(BACKENDS)} (default: all of them), or mcp, mcp_http",
     )
     parser.add_argument("--ops", type=int, default=2000, help="operations per round (default 2000)")
     parser.add_argument(

@@ -86,7 +86,7 @@ def plain_sdk_server() -> MCPServer[Any]:
     return mcp
 
 
-async def open_session(http: httpx2.AsyncClient) -> str:
+async def open_session(http: httpx2.AsyncClient, url: str = URL) -> str:
     initialize = {
         "jsonrpc": "2.0",
         "id": 0,
@@ -97,12 +97,12 @@ async def open_session(http: httpx2.AsyncClient) -> str:
             "clientInfo": {"name": "benchmark", "version": "1"},
         },
     }
-    response = await http.post(URL, json=initialize, headers=HEADERS)
+    response = await http.post(url, json=initialize, headers=HEADERS)
     response.raise_for_status()
     session_id = response.headers["mcp-session-id"]
     initialized = {"jsonrpc": "2.0", "method": "notifications/initialized"}
     response = await http.post(
-        URL, json=initialized, headers={**HEADERS, "mcp-session-id": session_id}
+        url, json=initialized, headers={**HEADERS, "mcp-session-id": session_id}
     )
     response.raise_for_status()
     return str(session_id)
@@ -114,9 +114,14 @@ async def served(stack: AsyncExitStack, app: Any) -> Callable[[int], Awaitable[N
     http = await stack.enter_async_context(
         httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url=BASE_URL)
     )
+    return await increment_calls(http, URL)
+
+
+async def increment_calls(http: httpx2.AsyncClient, url: str) -> Callable[[int], Awaitable[None]]:
+    """Open ``SESSIONS`` sessions at ``url``; a call of ``increment`` in one no call in flight holds."""
     free: asyncio.Queue[str] = asyncio.Queue()
     for _ in range(SESSIONS):
-        free.put_nowait(await open_session(http))
+        free.put_nowait(await open_session(http, url))
 
     async def call(index: int) -> None:
         session_id = await free.get()
@@ -128,7 +133,7 @@ async def served(stack: AsyncExitStack, app: Any) -> Callable[[int], Awaitable[N
                 "params": {"name": "increment", "arguments": {"by": 1}},
             }
             response = await http.post(
-                URL, json=request, headers={**HEADERS, "mcp-session-id": session_id}
+                url, json=request, headers={**HEADERS, "mcp-session-id": session_id}
             )
             if response.status_code != 200 or '"isError":true' in response.text:
                 raise RuntimeError(f"tool call failed: {response.status_code} {response.text}")

@@ -48,7 +48,7 @@ from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from reference_stores.errors import InvalidSessionIdError
-from reference_stores.interface import SessionStore
+from reference_stores.interface import SessionData, SessionStore
 from reference_stores.validation import validate_session_id
 
 from ._purge import (
@@ -60,7 +60,12 @@ from ._purge import (
 from ._record import APP_KEY, RESTORE_KEY, RestoreRecord
 from ._sdk_check import SDKCompatibilityError, check_sdk_compatibility
 
-__all__ = ["DEFAULT_REFRESH_INTERVAL", "StoreBackedSessionManager", "resolve_refresh_interval"]
+__all__ = [
+    "DEFAULT_REFRESH_INTERVAL",
+    "StoreBackedSessionManager",
+    "resolve_refresh_interval",
+    "take_request_read",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +78,41 @@ DEFAULT_REFRESH_INTERVAL = 60.0
 _OPENING_SESSION: ContextVar[tuple[StoreBackedSessionManager, str] | None] = ContextVar(
     "mcp_sessions_opening_session", default=None
 )
+
+
+class _RequestRead:
+    """What the per-request check read: the session as stored when the request arrived.
+
+    Shared by every copy of the request's context, and spent by its first taker.
+    """
+
+    __slots__ = ("session", "session_id", "spent", "store")
+
+    def __init__(self, store: SessionStore, session_id: str, session: SessionData) -> None:
+        self.store = store
+        self.session_id = session_id
+        self.session = session
+        self.spent = False
+
+
+# Set while the manager serves a POST for a session it holds: the tools' first
+# conditional write (modify_session_data) starts from it instead of reading again.
+_REQUEST_READ: ContextVar[_RequestRead | None] = ContextVar(
+    "mcp_sessions_request_read", default=None
+)
+
+
+def take_request_read(store: SessionStore, session_id: str) -> SessionData | None:
+    """The session as the current request's check read it from ``store``; once, then None.
+
+    Only a write conditional on its revision may use it: the store then proves it
+    is still current. None outside such a request, or once taken.
+    """
+    read = _REQUEST_READ.get()
+    if read is None or read.spent or read.store is not store or read.session_id != session_id:
+        return None
+    read.spent = True
+    return read.session
 
 
 def resolve_refresh_interval(store: SessionStore, refresh_interval: float | None) -> float:
@@ -112,10 +152,13 @@ class StoreBackedSessionManager(StreamableHTTPSessionManager):
       opened the session, get the SDK's own 404. ``max_sessions`` counts
       restored sessions too.
     - Every request for a session this process holds first asks the store
-      whether it still has it (one ``session_exists``): a session deleted
-      through another process, or expired, ends here too, and the request gets
-      the SDK's 404. The TTL is refreshed (a touch) at most once per
-      ``refresh_interval`` per session, by requests and by an open GET stream.
+      whether it still has it (one store call): a session deleted through
+      another process, or expired, ends here too, and the request gets the
+      SDK's 404. For a POST that call is a ``get_session``, whose result the
+      request's first ``modify_session_data`` starts from (its conditional
+      write proves it current); other requests use ``session_exists``. The
+      TTL is refreshed (a touch) at most once per ``refresh_interval`` per
+      session, by requests and by an open GET stream.
     - A store with ``purge_expired()`` gets it called every ``purge_interval``
       seconds while the manager runs (None: never).
     - Only the client's DELETE removes the stored session: the store is
@@ -191,15 +234,20 @@ class StoreBackedSessionManager(StreamableHTTPSessionManager):
         if refusal is not None:
             await refusal(scope, receive, send)
             return
-        if not await self._prepare_session(session_id, _requestor(scope), scope, receive, send):
-            return
-        method = scope.get("method")
-        if method == "DELETE":
-            send = self._send_after_deleting(session_id, scope, receive, send)
-        if method == "GET" and session_id in self._refreshed_at:
-            await self._serve_keeping_alive(session_id, scope, receive, send)
-        else:
-            await super()._handle_stateful_request(scope, receive, send)
+        # This request's own read, never one left in the context by an earlier request.
+        token = _REQUEST_READ.set(None)
+        try:
+            if not await self._prepare_session(session_id, _requestor(scope), scope, receive, send):
+                return
+            method = scope.get("method")
+            if method == "DELETE":
+                send = self._send_after_deleting(session_id, scope, receive, send)
+            if method == "GET" and session_id in self._refreshed_at:
+                await self._serve_keeping_alive(session_id, scope, receive, send)
+            else:
+                await super()._handle_stateful_request(scope, receive, send)
+        finally:
+            _REQUEST_READ.reset(token)
 
     async def _prepare_session(
         self,
@@ -353,11 +401,15 @@ class StoreBackedSessionManager(StreamableHTTPSessionManager):
         """Serve a held session only while the store has it; refresh its TTL when due.
 
         Another process may have deleted the session, or it may have expired:
-        one ``session_exists`` per request finds out, and the session then ends
-        here too (the request gets the SDK's 404). Once per ``refresh_interval``
-        a touch (``update_session(id, {})``) goes before it. False when this
-        already answered the request.
+        one store call per request finds out, and the session then ends here
+        too (the request gets the SDK's 404). A POST, which may call a tool,
+        reads the session (``get_session``) and leaves the read to the tool's
+        first conditional write; any other request asks ``session_exists``.
+        Once per ``refresh_interval`` a touch (``update_session(id, {})``) goes
+        before it. False when this already answered the request.
         """
+        read_ahead = scope.get("method") == "POST"
+        stored: SessionData | None = None
         last = self._refreshed_at.get(session_id)
         now = self.monotonic()
         due = last is not None and now - last >= self.refresh_interval
@@ -366,7 +418,11 @@ class StoreBackedSessionManager(StreamableHTTPSessionManager):
         try:
             if due:
                 await self.store.update_session(session_id, {})
-            alive = await self.store.session_exists(session_id)
+            if read_ahead:
+                stored = await self.store.get_session(session_id)
+                alive = stored is not None
+            else:
+                alive = await self.store.session_exists(session_id)
         except Exception:
             logger.exception("Could not check session %s in the store", session_id[:64])
             if due and last is not None and session_id in self._refreshed_at:
@@ -379,6 +435,8 @@ class StoreBackedSessionManager(StreamableHTTPSessionManager):
                 session_id[:64],
             )
             await self._discard_session(session_id, transport)
+        elif stored is not None:
+            _REQUEST_READ.set(_RequestRead(self.store, session_id, stored))
         return True
 
     async def _touch(self, session_id: str) -> None:

@@ -34,10 +34,10 @@ from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.routing import BaseRoute, Route
 
 from reference_stores.errors import RevisionConflictError
-from reference_stores.interface import SessionStore
+from reference_stores.interface import SessionData, SessionStore
 
 from ._eras import HandshakeSessionRequiredError
-from ._manager import StoreBackedSessionManager, resolve_refresh_interval
+from ._manager import StoreBackedSessionManager, resolve_refresh_interval, take_request_read
 from ._purge import DEFAULT_PURGE_INTERVAL, resolve_purge_interval
 from ._record import APP_KEY
 from .handles import RevisionsUnsupportedError
@@ -203,6 +203,10 @@ class PersistentSessions:
         turns (an in-process lock), so conflicts come only from other
         processes' writes.
 
+        In a tool call, the first try starts from the session as the request's
+        store check read it (no read of its own); if a write landed since, it
+        reads again at once, and that costs none of the ``attempts``.
+
         Needs a store that keeps revisions (``supports_revisions = True``):
         with any other it raises :class:`RevisionsUnsupportedError` and
         changes nothing. :class:`SessionNotStoredError` when the session is no
@@ -222,13 +226,18 @@ class PersistentSessions:
         session_id = session_id_of(ctx)
         # Calls for one session in this process take turns, so they do not make each
         # other retry; only writers in other processes can still conflict.
+        # The request's own read of the session is a free first try, unless another
+        # call of this process is ahead in line: its write will have made the read stale.
+        request_read = take_request_read(self.store, session_id)
         turn = self._modify_turns.get(session_id)
         if turn is None:
             turn = self._modify_turns[session_id] = _Turn()
+        else:
+            request_read = None
         turn.waiting += 1
         try:
             async with turn.lock:
-                return await self._modify(session_id, fn, attempts)
+                return await self._modify(session_id, fn, attempts, request_read)
         finally:
             turn.waiting -= 1
             if turn.waiting == 0:
@@ -239,10 +248,19 @@ class PersistentSessions:
         session_id: str,
         fn: Callable[[dict[str, Any]], Mapping[str, Any]],
         attempts: int,
+        request_read: SessionData | None,
     ) -> dict[str, Any]:
         conditional_update = self.store.update_session
-        for attempt in range(1, attempts + 1):
-            stored = await self.store.get_session(session_id)
+        attempt = 0
+        while True:
+            stored: SessionData | None
+            if request_read is not None:
+                stored, request_read = request_read, None
+                read_now = False
+            else:
+                stored = await self.store.get_session(session_id)
+                attempt += 1
+                read_now = True
             if stored is None:
                 raise _not_stored(session_id)
             if stored.revision is None:
@@ -273,6 +291,8 @@ class PersistentSessions:
             except RevisionConflictError as conflict:
                 if conflict.current_revision is None:
                     raise _not_stored(session_id) from conflict
+                if not read_now:
+                    continue  # a write landed since the request's read: read again, at once
                 if attempt == attempts:
                     raise TooManyConflictsError(
                         f"session {session_id[:64]!r}: every one of {attempts} attempts met a "
@@ -287,7 +307,6 @@ class PersistentSessions:
                 )
                 continue
             return written
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def fastmcp_http_app(
         self,

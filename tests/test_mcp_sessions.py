@@ -42,6 +42,7 @@ from conformance import SessionStoreContract
 from examples.counter_server import build_server
 from mcp_sessions import (
     APP_KEY,
+    DEFAULT_MODIFY_ATTEMPTS,
     DEFAULT_PURGE_INTERVAL,
     RESTORE_KEY,
     PersistentSessions,
@@ -54,6 +55,7 @@ from mcp_sessions import (
     check_sdk_compatibility,
     session_id_of,
 )
+from mcp_sessions._manager import take_request_read
 from reference_stores import InMemorySessionStore, SessionData, SessionStoreError
 from reference_stores.errors import RevisionConflictError
 
@@ -330,8 +332,8 @@ def test_requests_keep_a_session_alive_and_refresh_at_most_once_per_interval() -
             for expected in range(2, 5):  # within the interval: no refresh
                 time_passes(0.05)
                 assert count_of(await call_increment(http, URL, None, session_id)) == expected
-            assert store.calls.get("touch", 0) == 0
-            assert store.calls["session_exists"] == 3  # each request checks the store has it
+            # Each request reads the session once; the tool's conditional write starts from it.
+            assert store.calls == {"get_session": 3, "update_session": 3}
             store.calls.clear()
             # Active for twice the TTL: still alive, refreshed by each request after the interval.
             count = 4
@@ -339,8 +341,7 @@ def test_requests_keep_a_session_alive_and_refresh_at_most_once_per_interval() -
                 time_passes(0.25)
                 count += 1
                 assert count_of(await call_increment(http, URL, None, session_id)) == count
-            assert store.calls["touch"] == 7, store.calls
-            assert store.calls["session_exists"] == 7
+            assert store.calls == {"touch": 7, "get_session": 7, "update_session": 7}
             # Idle for longer than the TTL: gone.
             time_passes(1.0)
             response = await call_increment(http, URL, None, session_id)
@@ -646,17 +647,22 @@ def test_a_held_session_costs_one_store_call_per_request_and_a_touch_per_interva
                 ticks.advance(0.05)
                 response = await http.post(URL, json=listing, headers=headers(None, session_id))
                 assert "result" in response_message(response)
-            assert store.calls == {"session_exists": 5}
+            assert store.calls == {"get_session": 5}  # a POST's check reads the session
             ticks.advance(0.3)  # the interval passed: the next request also refreshes
             store.calls.clear()
             for _ in range(3):
                 response = await http.post(URL, json=listing, headers=headers(None, session_id))
                 assert "result" in response_message(response)
-            assert store.calls == {"touch": 1, "session_exists": 3}
-            # The counter tool adds what its state costs: a read and a conditional write.
+            assert store.calls == {"touch": 1, "get_session": 3}
+            # The counter tool adds only its conditional write: it starts from the check's read.
             store.calls.clear()
             assert count_of(await call_increment(http, URL, None, session_id)) == 1
-            assert store.calls == {"session_exists": 1, "get_session": 1, "update_session": 1}
+            assert store.calls == {"get_session": 1, "update_session": 1}
+            # A request without a body to serve (here DELETE) asks the cheaper question.
+            store.calls.clear()
+            response = await http.delete(URL, headers=headers(None, session_id))
+            assert response.status_code == 200
+            assert store.calls == {"session_exists": 1, "delete_session": 1}
 
     run(scenario)
 
@@ -666,11 +672,12 @@ def test_a_held_session_the_store_cannot_confirm_gets_503_not_service() -> None:
         store = ObservedStore(ttl_seconds=600)
         async with running(store) as (http, manager):
             session_id = await open_raw_session(http, URL, None)
-            store.failing = {"session_exists"}
+            store.failing = {"get_session"}
+            store.calls.clear()
             response = await call_increment(http, URL, None, session_id)
             assert response.status_code == 503
             assert response.json()["error"]["message"] == "Session store unavailable"
-            assert store.calls.get("get_session", 0) == 0  # the tool never ran
+            assert store.calls == {"get_session": 1}  # the tool never ran
             assert session_id in manager._server_instances  # not ended: the store may have it
             store.failing = False
             assert count_of(await call_increment(http, URL, None, session_id)) == 1
@@ -766,6 +773,8 @@ def _tool_calling(
         ):
             session_id = await open_raw_session(http, URL, None)
             outcomes.append(session_id)
+            if isinstance(store, ObservedStore):
+                store.calls.clear()  # from here on: the tool call's alone
             request = {
                 "jsonrpc": "2.0",
                 "id": 1,
@@ -782,24 +791,32 @@ def _add_one(state: dict[str, Any]) -> dict[str, Any]:
     return {**state, "count": state.get("count", 0) + 1}
 
 
-def test_modify_session_data_retries_a_conflict_and_keeps_the_other_write() -> None:
+@pytest.mark.parametrize(("races", "attempts"), [(1, 1), (3, DEFAULT_MODIFY_ATTEMPTS)])
+def test_modify_session_data_retries_a_conflict_and_keeps_the_other_write(
+    races: int, attempts: int
+) -> None:
     async def scenario() -> None:
-        store = _RacingStore(races=3)
-        calls: list[dict[str, Any]] = []
+        store = _RacingStore(races=races)  # another writer lands before each of the first writes
+        seen: list[dict[str, Any]] = []
 
         def add_one(state: dict[str, Any]) -> dict[str, Any]:
-            calls.append(state)
+            seen.append(state)
             return _add_one(state)
 
         async def tool(sessions: PersistentSessions, ctx: Context) -> Any:
-            return await sessions.modify_session_data(ctx, add_one)
+            return await sessions.modify_session_data(ctx, add_one, attempts=attempts)
 
         session_id, written = await _tool_calling(store, tool)()
-        assert written == {"count": 1, "other": 3}
-        assert len(calls) == 4  # three conflicts, then the write
+        assert written == {"count": 1, "other": races}
+        assert seen[0] == {}  # the first try starts from the request's read
+        assert seen[-1] == {"other": races}
+        assert len(seen) == races + 1  # each conflict, then the write
+        # The check's read serves the first try, which costs none of the attempts; each
+        # later try reads for itself.
+        assert store.calls == {"get_session": races + 1, "update_session": races + 1}
         stored = await store.inner.get_session(session_id)
         assert stored is not None
-        assert stored.data[APP_KEY] == {"count": 1, "other": 3}
+        assert stored.data[APP_KEY] == {"count": 1, "other": races}
 
     run(scenario)
 
@@ -818,7 +835,62 @@ def test_modify_session_data_gives_up_after_its_attempts_and_changes_nothing() -
         assert "3 attempts" in str(outcome)
         stored = await store.inner.get_session(session_id)
         assert stored is not None
-        assert stored.data[APP_KEY] == {"other": 3}  # only the other writer's changes
+        # Only the other writer's changes: it raced the try from the request's read, then 3 more.
+        assert stored.data[APP_KEY] == {"other": 4}
+
+    run(scenario)
+
+
+def test_only_a_requests_first_modify_starts_from_its_read_and_reads_see_the_writes() -> None:
+    async def scenario() -> None:
+        store = ObservedStore()
+
+        async def tool(sessions: PersistentSessions, ctx: Context) -> Any:
+            await sessions.modify_session_data(ctx, _add_one)
+            await sessions.modify_session_data(ctx, _add_one)
+            # Written behind the integration's back: plain reads always ask the store.
+            stored = await store.inner.get_session(session_id_of(ctx))
+            assert stored is not None
+            state = {**stored.data[APP_KEY], "noted": True}
+            await store.inner.update_session(
+                session_id_of(ctx), {"data": {**stored.data, APP_KEY: state}}
+            )
+            return await sessions.get_session_data(ctx)
+
+        _session_id, state = await _tool_calling(store, tool)()
+        assert state == {"count": 2, "noted": True}
+        # The check's read (taken by the first modify), the second modify's read, get_session_data.
+        assert store.calls == {"get_session": 3, "update_session": 2}
+
+    run(scenario)
+
+
+def test_a_requests_read_is_never_left_to_a_later_request_or_another_store() -> None:
+    async def scenario() -> None:
+        store = ObservedStore(ttl_seconds=600)
+        other = ObservedStore(ttl_seconds=600)
+
+        async def peek(sessions: PersistentSessions, ctx: Context) -> list[Any]:
+            session_id = session_id_of(ctx)
+            return [
+                take_request_read(other, session_id),  # another store's: none
+                take_request_read(store, session_id + "x"),  # another session's: none
+            ]
+
+        session_id, taken = await _tool_calling(store, peek)()
+        assert taken == [None, None]
+        # The ASGI transport served in this very task, and nothing took the read: it must
+        # not outlive its request all the same.
+        assert take_request_read(store, session_id) is None
+
+        async def take_twice(sessions: PersistentSessions, ctx: Context) -> list[Any]:
+            session_id = session_id_of(ctx)
+            return [take_request_read(store, session_id), take_request_read(store, session_id)]
+
+        session_id, taken = await _tool_calling(store, take_twice)()
+        assert isinstance(taken[0], SessionData)
+        assert taken[0].session_id == session_id
+        assert taken[1] is None  # spent by the first taker
 
     run(scenario)
 
