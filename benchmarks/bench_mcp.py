@@ -13,7 +13,7 @@ Each side opens ``SESSIONS`` sessions first; a call takes a session no call in
 flight holds (so the concurrent mode is that many sessions in parallel, whatever
 the number of tasks). Stores: memory and SQLite always; Redis with
 ``REDIS_URL``, PostgreSQL with ``DATABASE_URL`` (keys under a per-run prefix, a
-per-run table, removed after). The raw label gives the store calls per tool
+per-run schema, removed after). The raw label gives the store calls per tool
 call, counted over a sequential pass before the rounds; each is one round trip
 to a networked store.
 """
@@ -153,36 +153,59 @@ async def stores(stack: AsyncExitStack) -> AsyncIterator[tuple[str, Any]]:
     stack.push_async_callback(sqlite.aclose)
     yield "sqlite", sqlite
 
-    prefix = f"mcp-session-store-kit:bench-mcp:{uuid.uuid4().hex[:12]}:"
     if redis_url := os.environ.get("REDIS_URL"):
         from reference_stores.redis import RedisSessionStore
 
+        prefix = await per_run_redis_prefix(stack, redis_url)
         redis = RedisSessionStore(url=redis_url, key_prefix=prefix, ttl_seconds=TTL_SECONDS)
-
-        async def remove_keys() -> None:
-            async for key in redis.client.scan_iter(match=f"{prefix}*"):
-                await redis.client.delete(key)
-            await redis.aclose()
-
-        stack.push_async_callback(remove_keys)
+        stack.push_async_callback(redis.aclose)
         yield "redis", redis
 
     if database_url := os.environ.get("DATABASE_URL"):
         from reference_stores.postgres import PostgresSessionStore
 
-        table = f"mcp_sessions_bench_{uuid.uuid4().hex[:10]}"
-        postgres = PostgresSessionStore(database_url, table=table, ttl_seconds=TTL_SECONDS)
-
-        async def drop_table() -> None:
-            try:
-                async with postgres.pool.connection() as conn:
-                    await conn.execute(f'DROP TABLE IF EXISTS "{table}"')
-            finally:
-                await postgres.aclose()
-
-        stack.push_async_callback(drop_table)
+        postgres = PostgresSessionStore(
+            await per_run_postgres_schema(stack, database_url), ttl_seconds=TTL_SECONDS
+        )
+        stack.push_async_callback(postgres.aclose)
         await postgres.create_schema()
         yield "postgres", postgres
+
+
+async def per_run_redis_prefix(stack: AsyncExitStack, redis_url: str) -> str:
+    """A key prefix of this run; its keys are removed when ``stack`` closes (never a flush)."""
+    import redis.asyncio as redis
+
+    prefix = f"mcp-session-store-kit:bench-mcp:{uuid.uuid4().hex[:12]}:"
+
+    async def remove_keys() -> None:
+        client = redis.Redis.from_url(redis_url)
+        try:
+            async for key in client.scan_iter(match=f"{prefix}*"):
+                await client.delete(key)
+        finally:
+            await client.aclose()
+
+    stack.push_async_callback(remove_keys)
+    return prefix
+
+
+async def per_run_postgres_schema(stack: AsyncExitStack, database_url: str) -> str:
+    """``database_url`` with a schema of this run first on its search path; dropped when
+    ``stack`` closes, with every table in it."""
+    import psycopg
+
+    schema = f"mcp_sessions_bench_{uuid.uuid4().hex[:10]}"
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        await conn.execute(f'CREATE SCHEMA "{schema}"')
+
+    async def drop_schema() -> None:
+        async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+            await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+    stack.push_async_callback(drop_schema)
+    separator = "&" if "?" in database_url else "?"
+    return f"{database_url}{separator}options=-csearch_path%3D{schema}"
 
 
 @asynccontextmanager

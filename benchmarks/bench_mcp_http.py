@@ -3,14 +3,14 @@
 ``python -m benchmarks mcp_http --concurrency 20``. The same comparison as
 ``mcp`` (``benchmarks/bench_mcp.py``: the counter example's ``increment`` with
 sessions in each store, against the same tool on the SDK's in-process
-sessions), but each server runs as its own process under uvicorn, as
-``examples/counter_server.py`` does, and this process calls it over loopback
-TCP. A call then costs what it costs a deployment: HTTP parsing and socket I/O
-on both sides. The client's share of the machine is the same for both sides.
+sessions), but each server runs as its own process under uvicorn, and this
+process calls it over loopback TCP. The store side is
+``python -m examples.counter_server`` as shipped, with its own flags. A call
+then costs what it costs a deployment: HTTP parsing and socket I/O on both
+sides. The client's share of the machine is the same for both sides.
 
 Stores: memory and SQLite always; Redis with ``REDIS_URL``, PostgreSQL with
-``DATABASE_URL`` (keys under a per-run prefix, a per-run table, removed after).
-A server process is started with ``python -m benchmarks.bench_mcp_http KIND PORT NAME``.
+``DATABASE_URL`` (keys under a per-run prefix, a per-run schema, removed after).
 """
 
 from __future__ import annotations
@@ -24,66 +24,41 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import httpx2
 
-from .bench_mcp import TTL_SECONDS, increment_calls
+from .bench_mcp import increment_calls, per_run_postgres_schema, per_run_redis_prefix
 from .harness import Case
 
 CONCURRENT = True
 STARTUP_SECONDS = 60.0
 
 
-def make_store(kind: str, name: str) -> Any:
-    """The store a server process keeps its sessions in; ``name``: its file, key prefix or table."""
-    if kind == "memory":
-        from reference_stores.memory import InMemorySessionStore
+def serve(argv: Sequence[str]) -> None:
+    """``plain PORT``: the counter on the SDK's own sessions; ``example ARGS``: the example's CLI.
 
-        return InMemorySessionStore(ttl_seconds=TTL_SECONDS)
-    if kind == "sqlite":
-        from reference_stores.sqlite import SQLiteSessionStore
-
-        return SQLiteSessionStore(name, ttl_seconds=TTL_SECONDS)
-    if kind == "redis":
-        from reference_stores.redis import RedisSessionStore
-
-        return RedisSessionStore(
-            url=os.environ["REDIS_URL"], key_prefix=name, ttl_seconds=TTL_SECONDS
-        )
-    if kind == "postgres":
-        from reference_stores.postgres import PostgresSessionStore
-
-        return PostgresSessionStore(os.environ["DATABASE_URL"], table=name, ttl_seconds=TTL_SECONDS)
-    raise ValueError(f"unknown store {kind!r}")
-
-
-def serve(kind: str, port: int, name: str) -> None:
-    """Serve the counter (``kind`` "plain": on the SDK's own sessions) until terminated."""
-    import uvicorn
-
-    from examples.counter_server import build_server
-    from mcp_sessions import PersistentSessions
-
-    from .bench_mcp import plain_sdk_server
-
-    logging.disable(logging.INFO)
+    Either way the server stops when the benchmark's process is gone, however it ended.
+    """
 
     def exit_with_the_benchmark() -> None:
-        sys.stdin.read()  # EOF: the benchmark process is gone, however it ended
+        sys.stdin.read()  # EOF: the pipe from the benchmark closed
         os.kill(os.getpid(), signal.SIGTERM)
 
     threading.Thread(target=exit_with_the_benchmark, daemon=True).start()
-    if kind == "plain":
-        app = plain_sdk_server().streamable_http_app()
-    else:
-        sessions = PersistentSessions(make_store(kind, name))
-        app = sessions.streamable_http_app(build_server(sessions))
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+    if argv[0] == "example":
+        from examples.counter_server import main
+
+        main(argv[1:])
+        return
+    import uvicorn
+
+    from .bench_mcp import plain_sdk_server
+
+    app = plain_sdk_server().streamable_http_app()
+    uvicorn.run(app, host="127.0.0.1", port=int(argv[1]), log_level="warning")
 
 
 def _free_port() -> int:
@@ -92,13 +67,14 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-async def _start_server(stack: AsyncExitStack, kind: str, name: str, log: Path) -> str:
+async def _start_server(
+    stack: AsyncExitStack, name: str, argv: Sequence[str], port: int, log: Path
+) -> str:
     """Start a server process (stopped when ``stack`` closes); its URL once it accepts connections."""
-    port = _free_port()
     with log.open("wb") as output:  # a file, not a pipe: nothing has to read it while it runs
         process = await asyncio.create_subprocess_exec(
             sys.executable,
-            *("-m", "benchmarks.bench_mcp_http", kind, str(port), name),
+            *("-m", "benchmarks.bench_mcp_http", *argv),
             stdin=asyncio.subprocess.PIPE,
             stdout=output,
             stderr=asyncio.subprocess.STDOUT,
@@ -117,14 +93,14 @@ async def _start_server(stack: AsyncExitStack, kind: str, name: str, log: Path) 
     deadline = time.monotonic() + STARTUP_SECONDS
     while True:
         if process.returncode is not None:
-            output = await asyncio.to_thread(log.read_text, errors="replace")
-            raise RuntimeError(f"the {kind} server exited with {process.returncode}:\n{output}")
+            logged = await asyncio.to_thread(log.read_text, errors="replace")
+            raise RuntimeError(f"the {name} server exited with {process.returncode}:\n{logged}")
         try:
             _reader, writer = await asyncio.open_connection("127.0.0.1", port)
         except OSError:
             if time.monotonic() > deadline:
                 raise RuntimeError(
-                    f"the {kind} server did not start in {STARTUP_SECONDS} s"
+                    f"the {name} server did not start in {STARTUP_SECONDS} s"
                 ) from None
             await asyncio.sleep(0.1)
             continue
@@ -133,57 +109,34 @@ async def _start_server(stack: AsyncExitStack, kind: str, name: str, log: Path) 
         return f"http://127.0.0.1:{port}/mcp"
 
 
-async def _remove_redis_keys(prefix: str) -> None:
-    import redis.asyncio as redis
-
-    client = redis.Redis.from_url(os.environ["REDIS_URL"])
-    try:
-        async for key in client.scan_iter(match=f"{prefix}*"):
-            await client.delete(key)
-    finally:
-        await client.aclose()
-
-
-async def _create_postgres_table(table: str) -> None:
-    store = make_store("postgres", table)
-    try:
-        await store.create_schema()
-    finally:
-        await store.aclose()
-
-
-async def _drop_postgres_table(table: str) -> None:
-    import psycopg
-
-    async with await psycopg.AsyncConnection.connect(
-        os.environ["DATABASE_URL"], autocommit=True
-    ) as conn:
-        await conn.execute(f'DROP TABLE IF EXISTS "{table}"')
-
-
 @asynccontextmanager
 async def cases() -> AsyncIterator[list[Case]]:
     # httpx logs every request at INFO: thousands of lines, and time spent on them.
     logging.disable(logging.INFO)
-    run_id = uuid.uuid4().hex[:10]
     async with AsyncExitStack() as stack:
         stack.callback(logging.disable, logging.NOTSET)
-        folder = stack.enter_context(tempfile.TemporaryDirectory())
-        stores = {"memory": "", "sqlite": str(Path(folder) / "bench.sqlite3")}
-        if os.environ.get("REDIS_URL"):
-            stores["redis"] = prefix = f"mcp-session-store-kit:bench-mcp-http:{run_id}:"
-            stack.push_async_callback(_remove_redis_keys, prefix)
-        if os.environ.get("DATABASE_URL"):
-            stores["postgres"] = table = f"mcp_sessions_bench_{run_id}"
-            stack.push_async_callback(_drop_postgres_table, table)
-            await _create_postgres_table(table)
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        stores = {
+            "memory": ["--store", "memory"],
+            "sqlite": ["--store", "sqlite", "--sqlite-path", str(folder / "bench.sqlite3")],
+        }
+        if redis_url := os.environ.get("REDIS_URL"):
+            prefix = await per_run_redis_prefix(stack, redis_url)
+            stores["redis"] = ["--store", "redis", "--redis-url", redis_url, "--key-prefix", prefix]
+        if database_url := os.environ.get("DATABASE_URL"):
+            schema_url = await per_run_postgres_schema(stack, database_url)
+            stores["postgres"] = ["--store", "postgres", "--database-url", schema_url]
         http = await stack.enter_async_context(httpx2.AsyncClient(timeout=60))
-        logs = Path(folder)
-        plain_url = await _start_server(stack, "plain", "", logs / "plain.log")
+        port = _free_port()
+        plain_url = await _start_server(
+            stack, "plain", ["plain", str(port)], port, folder / "plain.log"
+        )
         raw_call = await increment_calls(http, plain_url)
         result = []
-        for kind, name in stores.items():
-            url = await _start_server(stack, kind, name, logs / f"{kind}.log")
+        for kind, flags in stores.items():
+            port = _free_port()
+            argv = ["example", *flags, "--port", str(port)]
+            url = await _start_server(stack, kind, argv, port, folder / f"{kind}.log")
             store_call = await increment_calls(http, url)
             label = "plain SDK sessions, each side its own uvicorn process, over loopback HTTP"
             result.append(Case(f"tools/call {kind}", store_call, raw_call, label))
@@ -191,4 +144,4 @@ async def cases() -> AsyncIterator[list[Case]]:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1], int(sys.argv[2]), sys.argv[3])
+    serve(sys.argv[1:])
