@@ -219,7 +219,7 @@ async def cases() -> AsyncIterator[list[Case]]:
         result = []
         async for name, store in stores(stack):
             counting = CountingStore(store)
-            sessions = PersistentSessions(counting)  # type: ignore[arg-type]
+            sessions = PersistentSessions(counting)
             store_call = await served(stack, sessions.streamable_http_app(build_server(sessions)))
             counting.calls.clear()
             for index in range(CALIBRATION_CALLS):

@@ -61,7 +61,8 @@ async def cases() -> AsyncIterator[list[Case]]:
         async def execute(statement: str, params: dict[str, Any]) -> int:
             async with pool.connection() as conn:
                 cursor = await conn.execute(statement, params)
-                return cursor.rowcount
+                rowcount: int = cursor.rowcount
+                return rowcount
 
         def ids(side: str) -> Iterator[str]:
             return (f"{side}-{n}" for n in itertools.count())

@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import cast
 
 from reference_stores.redis import DEFAULT_REDIS_URL, UPDATE_SCRIPT_SHA, RedisSessionStore
 from reference_stores.validation import dump_json
@@ -82,7 +83,7 @@ async def cases() -> AsyncIterator[list[Case]]:
         return await store.get_session("live")
 
     async def raw_get(_: int) -> object:
-        reply = await client.get(raw_live)
+        reply = cast(bytes, await client.get(raw_live))  # the client does not decode replies
         return json.loads(reply.decode().split(":", 4)[4])
 
     async def store_exists(_: int) -> object:

@@ -40,7 +40,8 @@ class RevisionedSessions:
     sessions than the tasks in flight. Store and raw sides each use their own.
     """
 
-    def __init__(self, session_ids: Iterable[str], revision: int = 1) -> None:
+    def __init__(self, session_ids: Iterable[object], revision: int = 1) -> None:
+        """``session_ids``: what each side addresses a session by (an id, or a table key)."""
         self._free: list[list[Any]] = [[session_id, revision] for session_id in session_ids]
 
     def take(self) -> list[Any]:
