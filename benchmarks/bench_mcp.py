@@ -176,13 +176,14 @@ async def per_run_redis_prefix(stack: AsyncExitStack, redis_url: str) -> str:
     """A key prefix of this run; its keys are removed when ``stack`` closes (never a flush)."""
     import redis.asyncio as redis
 
+    from .bench_redis import remove_keys_under
+
     prefix = f"mcp-session-store-kit:bench-mcp:{uuid.uuid4().hex[:12]}:"
 
     async def remove_keys() -> None:
         client = redis.Redis.from_url(redis_url)
         try:
-            async for key in client.scan_iter(match=f"{prefix}*"):
-                await client.delete(key)
+            await remove_keys_under(client, prefix)
         finally:
             await client.aclose()
 

@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import cast
+from typing import Any, cast
 
 from reference_stores.redis import DEFAULT_REDIS_URL, UPDATE_SCRIPT_SHA, RedisSessionStore
 from reference_stores.validation import dump_json
@@ -150,10 +150,15 @@ async def cases() -> AsyncIterator[list[Case]]:
             Case("delete", store_delete, raw_delete, "DEL key"),
         ]
     finally:
-        keys = [key async for key in client.scan_iter(match=_glob_escape(prefix) + "*", count=1000)]
-        for start in range(0, len(keys), 500):
-            await client.unlink(*keys[start : start + 500])
+        await remove_keys_under(client, prefix)
         await store.aclose()
+
+
+async def remove_keys_under(client: Any, prefix: str) -> None:
+    """Remove every key that starts with ``prefix``, and nothing else (never a flush)."""
+    keys = [key async for key in client.scan_iter(match=_glob_escape(prefix) + "*", count=1000)]
+    for start in range(0, len(keys), 500):
+        await client.unlink(*keys[start : start + 500])
 
 
 def _glob_escape(text: str) -> str:
