@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not POSIX: each xdist worker runs its own
-    fcntl = None  # type: ignore[assignment]
+try:  # tests/ as a package or as a plain folder on sys.path
+    from .file_locks import exclusive_lock
+except ImportError:
+    from file_locks import exclusive_lock  # type: ignore[no-redef]
+
 
 TESTS_DIR = Path(__file__).parent
 PYTEST_CI_MARKERS = ("CI", "BUILD_NUMBER")
@@ -94,12 +95,11 @@ def kit_run_once(
     A module fixture runs once per worker that takes any of the module's tests; a kit run
     costs up to minutes, so the first worker runs it and the others wait for its result.
     """
-    if os.environ.get("PYTEST_XDIST_WORKER") is None or fcntl is None:
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
         return run(tmp_path_factory.mktemp(name))
     shared = tmp_path_factory.getbasetemp().parent  # this session's, shared by its workers
     result = shared / f"kit-run-{name}.json"
-    with open(shared / f"kit-run-{name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with exclusive_lock(shared / f"kit-run-{name}.lock"):
         if result.exists():
             return KitRun(**json.loads(result.read_text()))
         folder = shared / f"kit-run-{name}"

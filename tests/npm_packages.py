@@ -3,11 +3,15 @@ into a cache folder outside the tree."""
 
 from __future__ import annotations
 
-import fcntl
 import os
 import subprocess
 import tempfile
 from pathlib import Path
+
+try:  # tests/ as a package or as a plain folder on sys.path
+    from .file_locks import exclusive_lock
+except ImportError:
+    from file_locks import exclusive_lock  # type: ignore[no-redef]
 
 
 def install_pinned(npm: str, name: str, version: str, *, folder: str, cache_env: str) -> Path:
@@ -21,8 +25,7 @@ def install_pinned(npm: str, name: str, version: str, *, folder: str, cache_env:
     if (package / "package.json").is_file():
         return package
     prefix.mkdir(parents=True, exist_ok=True)
-    with open(prefix / ".install-lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # pytest-xdist workers may install at once
+    with exclusive_lock(prefix / ".install-lock"):  # pytest-xdist workers may install at once
         if not (package / "package.json").is_file():
             result = subprocess.run(
                 [
