@@ -156,8 +156,10 @@ class StoreBackedSessionManager(StreamableHTTPSessionManager):
       another process, or expired, ends here too, and the request gets the
       SDK's 404. For a POST that call is a ``get_session``, whose result the
       request's first ``modify_session_data`` starts from (its conditional
-      write proves it current); other requests use ``session_exists``. The
-      TTL is refreshed (a touch) at most once per ``refresh_interval`` per
+      write proves it current); other requests use ``session_exists``. With
+      ``read_ahead=False`` a POST asks ``session_exists`` too: for sessions
+      too large to read on every request, at the cost of a read in each
+      ``modify_session_data``. The TTL is refreshed (a touch) at most once per ``refresh_interval`` per
       session, by requests and by an open GET stream.
     - A store with ``purge_expired()`` gets it called every ``purge_interval``
       seconds while the manager runs (None: never).
@@ -182,7 +184,10 @@ class StoreBackedSessionManager(StreamableHTTPSessionManager):
         session_idle_timeout: float | None = DEFAULT_SESSION_IDLE_TIMEOUT,
         max_request_body_size: int = DEFAULT_MAX_REQUEST_BODY_SIZE,
         max_sessions: int | None = DEFAULT_MAX_SESSIONS,
+        read_ahead: bool = True,
     ) -> None:
+        if not isinstance(read_ahead, bool):
+            raise TypeError(f"read_ahead must be True or False, not {read_ahead!r}")
         problems = check_sdk_compatibility()
         if problems:
             raise SDKCompatibilityError(problems)
@@ -200,6 +205,7 @@ class StoreBackedSessionManager(StreamableHTTPSessionManager):
         self.store = store
         self.refresh_interval = resolve_refresh_interval(store, refresh_interval)
         self.purge_interval = resolve_purge_interval(purge_interval)
+        self.read_ahead = read_ahead
         self._security = TransportSecurityMiddleware(security_settings)
         # The clock of refresh intervals (never the store's); a test may swap it.
         self.monotonic: Callable[[], float] = time.monotonic
@@ -404,11 +410,12 @@ class StoreBackedSessionManager(StreamableHTTPSessionManager):
         one store call per request finds out, and the session then ends here
         too (the request gets the SDK's 404). A POST, which may call a tool,
         reads the session (``get_session``) and leaves the read to the tool's
-        first conditional write; any other request asks ``session_exists``.
+        first conditional write, unless ``read_ahead`` is off; any other request
+        asks ``session_exists``.
         Once per ``refresh_interval`` a touch (``update_session(id, {})``) goes
         before it. False when this already answered the request.
         """
-        read_ahead = scope.get("method") == "POST"
+        read_ahead = self.read_ahead and scope.get("method") == "POST"
         stored: SessionData | None = None
         last = self._refreshed_at.get(session_id)
         now = self.monotonic()

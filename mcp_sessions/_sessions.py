@@ -123,6 +123,14 @@ class PersistentSessions:
 
     ``purge_interval``: while the app runs, a store with ``purge_expired()``
     gets it called every this many seconds (default 300); None switches it off.
+
+    ``read_ahead``: every request first checks that the store still has its
+    session. For a POST the check reads the whole session (``get_session``), and
+    the request's first :meth:`modify_session_data` starts from that read: a
+    tool call that changes the state costs 2 store calls. False makes the check
+    ``session_exists``, which does not carry the session's data: for sessions
+    so large that reading them on every request costs more than the extra read
+    in each :meth:`modify_session_data` (3 store calls).
     """
 
     def __init__(
@@ -131,10 +139,14 @@ class PersistentSessions:
         *,
         refresh_interval: float | None = None,
         purge_interval: float | None = DEFAULT_PURGE_INTERVAL,
+        read_ahead: bool = True,
     ) -> None:
+        if not isinstance(read_ahead, bool):
+            raise TypeError(f"read_ahead must be True or False, not {read_ahead!r}")
         self.store = store
         self.refresh_interval = resolve_refresh_interval(store, refresh_interval)
         self.purge_interval = resolve_purge_interval(purge_interval)
+        self.read_ahead = read_ahead
         self._session_manager: StoreBackedSessionManager | None = None
         self._modify_turns: dict[str, _Turn] = {}
 
@@ -154,6 +166,7 @@ class PersistentSessions:
             self.store,
             refresh_interval=self.refresh_interval,
             purge_interval=self.purge_interval,
+            read_ahead=self.read_ahead,
             **options,
         )
         self._session_manager = manager

@@ -146,9 +146,13 @@ def counter_app(store: Any, **options: Any) -> tuple[PersistentSessions, Any]:
     """The counter example's server over ``store``; ``options`` for its app, auth and refresh."""
     refresh_interval = options.pop("refresh_interval", None)
     purge_interval = options.pop("purge_interval", None)
+    read_ahead = options.pop("read_ahead", True)
     server_options = {key: options.pop(key) for key in ("auth", "token_verifier") if key in options}
     sessions = PersistentSessions(
-        store, refresh_interval=refresh_interval, purge_interval=purge_interval
+        store,
+        refresh_interval=refresh_interval,
+        purge_interval=purge_interval,
+        read_ahead=read_ahead,
     )
     mcp = build_server(sessions, **server_options)
     return sessions, sessions.streamable_http_app(mcp, **options)
@@ -665,6 +669,45 @@ def test_a_held_session_costs_one_store_call_per_request_and_a_touch_per_interva
             assert store.calls == {"session_exists": 1, "delete_session": 1}
 
     run(scenario)
+
+
+def test_without_read_ahead_a_post_asks_session_exists_and_the_tool_reads_for_itself() -> None:
+    async def scenario() -> None:
+        store = ObservedStore(ttl_seconds=600)
+        async with (
+            running(store, read_ahead=False) as (http_a, manager_a),
+            running(store, read_ahead=False) as (http_b, _manager_b),
+        ):
+            assert manager_a.read_ahead is False
+            session_id = await open_raw_session(http_a, URL, None)
+            listing = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
+            store.calls.clear()
+            response = await http_a.post(URL, json=listing, headers=headers(None, session_id))
+            assert "result" in response_message(response)
+            assert store.calls == {"session_exists": 1}
+            store.calls.clear()
+            assert count_of(await call_increment(http_a, URL, None, session_id)) == 1
+            assert store.calls == {"session_exists": 1, "get_session": 1, "update_session": 1}
+            # The cheaper check still ends a session deleted through another instance.
+            response = await http_b.delete(URL, headers=headers(None, session_id))
+            assert response.status_code == 200
+            assert_not_found(await call_increment(http_a, URL, None, session_id))
+            assert session_id not in manager_a._server_instances
+
+    run(scenario)
+
+
+def test_read_ahead_is_checked() -> None:
+    assert PersistentSessions(InMemorySessionStore()).read_ahead is True
+    for wrong in (1, "no", None):
+        with pytest.raises(TypeError, match="read_ahead must be True or False"):
+            PersistentSessions(InMemorySessionStore(), read_ahead=wrong)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="read_ahead must be True or False"):
+            StoreBackedSessionManager(
+                Server("counter"),
+                InMemorySessionStore(),
+                read_ahead=wrong,  # type: ignore[arg-type]
+            )
 
 
 def test_a_held_session_the_store_cannot_confirm_gets_503_not_service() -> None:
