@@ -159,8 +159,9 @@ class StoreBackedSessionManager(StreamableHTTPSessionManager):
       write proves it current); other requests use ``session_exists``. With
       ``read_ahead=False`` a POST asks ``session_exists`` too: for sessions
       too large to read on every request, at the cost of a read in each
-      ``modify_session_data``. The TTL is refreshed (a touch) at most once per ``refresh_interval`` per
-      session, by requests and by an open GET stream.
+      ``modify_session_data``. The TTL is refreshed (a touch) at most once
+      per ``refresh_interval`` per session, by requests and by an open GET
+      stream.
     - A store with ``purge_expired()`` gets it called every ``purge_interval``
       seconds while the manager runs (None: never).
     - Only the client's DELETE removes the stored session: the store is
