@@ -81,6 +81,38 @@ class CreateClauses:
             f"{after.created_at}/{after.updated_at}/{after.ttl}",
         )
 
+    @contract_test("CREATE-EXISTS", ttl=True, needs=("TTL-FIELD", "GET-NO-REFRESH"))
+    async def test_create_over_a_live_session_leaves_its_expiry(self, trial: Trial) -> None:
+        # With a TTL set (a store's default may have none), and whole seconds later, so an
+        # expiry the refused create re-armed shows in ttl.
+        store = await trial.open()
+        session_id = trial.new_id()
+        await store.create_session(session_id, {"first": "yes"})
+        created = trial.now()
+        before = await read(trial, store, session_id)
+        await trial.sleep(trial.ttl_seconds / 2)
+        await expect_error(
+            store.create_session(session_id, {"second": "yes"}),
+            (SessionExistsError,),
+            f"create_session over the live session {session_id!r}",
+        )
+        after = await read(trial, store, session_id)
+        trial.check(
+            after.ttl == before.ttl,
+            f"a create_session refused {trial.now() - created:.3f} s after the session was "
+            f"created moved its ttl from {before.ttl} to {after.ttl} "
+            f"(ttl_seconds={trial.ttl_seconds:g}): it re-armed the expiry",
+        )
+        if trial.clock is not None:  # the expiry itself, not only what ttl says
+            await trial.sleep_until(created + trial.ttl_seconds + 1 + trial.margin)
+            record = await store.get_session(session_id)
+            trial.check(
+                record is None,
+                f"get_session returned the session {trial.now() - created:.3f} s after "
+                f"create_session (ttl_seconds={trial.ttl_seconds:g}): a create_session refused "
+                f"half-way through its life extended it: {record!r}",
+            )
+
     @contract_test("CREATE-OVER-EXPIRED", ttl=True)
     async def test_create_over_an_expired_session_makes_a_new_one(self, trial: Trial) -> None:
         store = await trial.open()

@@ -25,6 +25,35 @@ class TtlClauses:
             await store.create_session(session_id, {"ttl_seconds": str(good)})
             await read(trial, store, session_id)
 
+    @contract_test("TTL-CONFIG", ttl=True, needs=("TTL-FIELD",))
+    async def test_every_accepted_ttl_is_kept_whole(self, trial: Trial) -> None:
+        # Accepting a TTL and silently shortening it is what the clause forbids; ttl shows it.
+        for ttl_seconds in (1.5, 86_400, 366 * 86_400, TEN_YEARS_SECONDS):
+            store = await trial.open(ttl_seconds=ttl_seconds)
+            session_id = trial.new_id()
+            began = trial.now()
+            await store.create_session(session_id, {})
+            ended = trial.now()
+            seen = await read(trial, store, session_id)
+            low, high = began + ttl_seconds - 1, ended + ttl_seconds + 1
+            trial.check(
+                isinstance(seen.ttl, int) and low <= seen.ttl <= high,
+                f"with ttl_seconds={ttl_seconds}, a new session's ttl is {seen.ttl!r}, not "
+                f"its expiry (between {low:.3f} and {high:.3f} epoch seconds): the TTL was "
+                "changed, not kept or refused",
+            )
+        if trial.clock is not None:  # the expiry itself, not only what ttl says
+            store = await trial.open(ttl_seconds=TEN_YEARS_SECONDS)
+            session_id = trial.new_id()
+            began = trial.now()
+            await store.create_session(session_id, {})
+            await trial.sleep_until(began + TEN_YEARS_SECONDS - 1)
+            trial.check(
+                await store.get_session(session_id) is not None,
+                f"with ttl_seconds={TEN_YEARS_SECONDS}, get_session returned None "
+                f"{trial.now() - began:.0f} s after create_session",
+            )
+
     @contract_test("TTL-WINDOW", ttl=True)
     async def test_a_session_lives_its_ttl_and_at_most_a_second_more(self, trial: Trial) -> None:
         store = await trial.open()

@@ -165,7 +165,8 @@ class UpdateClauses:
     @contract_test("UPDATE-NO-UPSERT")
     async def test_update_of_a_missing_id_creates_nothing(self, trial: Trial) -> None:
         store = await trial.open()
-        for updates in ({"data": {"x": "1"}}, {}):
+        shapes: tuple[dict[str, Any], ...] = ({"data": {"x": "1"}}, {"data": {}}, {})
+        for updates in shapes:
             session_id = trial.new_id()
             result = await store.update_session(session_id, updates)
             trial.check(result is None, f"update_session of a missing id returned {result!r}")
