@@ -51,6 +51,8 @@ class Call:
     ended: int = -1
     result: Any = None
     error: BaseException | None = None
+    seen: bool = True
+    """False for a call rebuilt from a generated sequence: what it returned was not kept."""
 
 
 @dataclass
@@ -140,6 +142,7 @@ class ReproLog:
         for call in self.steps:
             if isinstance(call, Call):
                 call.ended = call.started  # replayed one at a time
+                call.seen = False
 
 
 # From the record to a script.
@@ -282,7 +285,7 @@ def _groups(steps: list[Step]) -> list[list[Step]]:
 
 
 def _outcome_comment(call: Call) -> str:
-    if call.ended < 0:
+    if call.ended < 0 or not call.seen:
         return ""
     if call.error is not None:
         seen = f"raised {type(call.error).__name__}"

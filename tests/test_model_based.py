@@ -22,6 +22,8 @@ def test_a_resurrecting_store_fails_model_sequences_with_a_runnable_repro(tmp_pa
     )
     assert run.status("broken_stores:ResurrectingCreateStore", "MODEL-SEQUENCES") == "fail"
     script = folder / "broken_stores_ResurrectingCreateStore__MODEL-SEQUENCES.py"
+    # The sequence is rebuilt from the model's operations, not recorded: no answer is claimed.
+    assert "# in the suite:" not in script.read_text()
     replay = subprocess.run(
         [sys.executable, str(script)],
         cwd=tmp_path,
