@@ -175,7 +175,8 @@ class Trial:
         self._stores.append((recorded, raw))
         reason = self.declared_not_applicable(raw)
         if reason:
-            raise NotApplicable(f"the store declares it not applicable: {reason}")
+            # The reason says who decided: the store, or the bridge it is reached through.
+            raise NotApplicable(reason)
         return recorded
 
     async def tick(self) -> None:

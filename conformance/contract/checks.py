@@ -130,7 +130,7 @@ def _typed(value: Any) -> str:
 def _clip(value: Any) -> str:
     text = repr(value)
     if not text.isascii():  # 'é' and 'e' + U+0301 print alike: show the code points too
-        text += f" (escaped: {ascii(value)})"
+        text += f" (escaped: {value!a})"
     return text if len(text) <= 120 else text[:100] + f"...<{len(text)} characters>"
 
 

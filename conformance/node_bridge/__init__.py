@@ -86,10 +86,10 @@ _ERROR_CLASSES: dict[str, type[Exception]] = {
 
 NOT_APPLICABLE = {
     "DATA-INVALID": (
-        "its inputs (NaN, Infinity, bytes, sets, datetimes, Decimals, non-str keys, arbitrary "
-        "Python objects) cannot be expressed to a JavaScript store over the bridge: most have no "
-        "JSON or JavaScript form, and a non-str key would arrive as a string; check invalid data "
-        "in the store's own JavaScript tests"
+        "the Node bridge, not the store, rules it out: the clause's inputs (NaN, Infinity, "
+        "bytes, sets, datetimes, Decimals, non-str keys, arbitrary Python objects) cannot be "
+        "expressed to a JavaScript store: most have no JSON or JavaScript form, and a non-str "
+        "key would arrive as a string; check invalid data in the store's own JavaScript tests"
     ),
 }
 
