@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 from reference_stores import (
     InMemorySessionStore,
+    InvalidSessionIdError,
     RevisionConflictError,
     SessionData,
     SessionExistsError,
@@ -889,6 +890,106 @@ class RearmingRefusedCreateStore(_DictMemoryStore):
         await super().create_session(session_id, data)
 
 
+class LateRefreshingGetStore(_DictMemoryStore):
+    """A read renews a session's expiry when less than a tenth of its TTL is left."""
+
+    async def get_session(self, session_id: str) -> SessionData | None:
+        key = validate_session_id(session_id)
+        now = self._now_sweeping()
+        record = self._live(key, now)
+        ttl_ms = self._ttl_ms
+        if (
+            record is not None
+            and record.expires_ms is not None
+            and ttl_ms is not None
+            and record.expires_ms - now < ttl_ms // 10
+        ):
+            record.expires_ms = now + ttl_ms
+        return await super().get_session(session_id)
+
+
+class StaleTouchStore(_DictMemoryStore):
+    """A touch writes back the data the session was created with, kept aside at create."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._created_data: dict[str, dict[str, Any]] = {}
+
+    async def create_session(self, session_id: str, data: Mapping[str, Any] | None = None) -> None:
+        await super().create_session(session_id, data)
+        self._created_data[session_id] = clone_json(validate_data(data))
+
+    async def update_session(
+        self, session_id: str, updates: Mapping[str, Any], *, expected_revision: int | None = None
+    ) -> None:
+        await super().update_session(session_id, updates, expected_revision=expected_revision)
+        record = self._live(validate_session_id(session_id), self._now_sweeping())
+        if record is not None and updates == {} and session_id in self._created_data:
+            record.data = clone_json(self._created_data[session_id])
+
+
+class ExpiringAfterWriteStore(_DictMemoryStore):
+    """With ttl_seconds=None, a written session quietly gets a day to live; ttl still says None."""
+
+    async def update_session(
+        self, session_id: str, updates: Mapping[str, Any], *, expected_revision: int | None = None
+    ) -> None:
+        await super().update_session(session_id, updates, expected_revision=expected_revision)
+        now = self._now_sweeping()
+        record = self._live(validate_session_id(session_id), now)
+        if record is not None and self._ttl_ms is None:
+            record.expires_ms = now + 86_400_000
+
+    async def get_session(self, session_id: str) -> SessionData | None:
+        record = await super().get_session(session_id)
+        if record is not None and self._ttl_ms is None:
+            record.ttl = None
+        return record
+
+
+class SteppedBackTouchRevisionStore(_DictMemoryStore):
+    """A touch made while the clock reads earlier than updated_at counts as a write."""
+
+    async def update_session(
+        self, session_id: str, updates: Mapping[str, Any], *, expected_revision: int | None = None
+    ) -> None:
+        now = self._now_sweeping()
+        record = self._live(validate_session_id(session_id), now)
+        stepped_back = record is not None and now < record.updated_ms
+        await super().update_session(session_id, updates, expected_revision=expected_revision)
+        if stepped_back and updates == {} and record is not None:
+            record.revision += 1
+
+
+class CappedIdLengthStore(_DictMemoryStore):
+    """Refuses ids longer than 255 characters, one short of the contract's 256."""
+
+    def _checked(self, session_id: str) -> str:
+        key = validate_session_id(session_id)
+        if len(key) > 255:
+            raise InvalidSessionIdError(f"session id longer than 255 characters: {len(key)}")
+        return key
+
+    async def session_exists(self, session_id: str) -> bool:
+        return await super().session_exists(self._checked(session_id))
+
+    async def create_session(self, session_id: str, data: Mapping[str, Any] | None = None) -> None:
+        await super().create_session(self._checked(session_id), data)
+
+    async def get_session(self, session_id: str) -> SessionData | None:
+        return await super().get_session(self._checked(session_id))
+
+    async def update_session(
+        self, session_id: str, updates: Mapping[str, Any], *, expected_revision: int | None = None
+    ) -> None:
+        await super().update_session(
+            self._checked(session_id), updates, expected_revision=expected_revision
+        )
+
+    async def delete_session(self, session_id: str) -> None:
+        await super().delete_session(self._checked(session_id))
+
+
 # The clause each broken store must fail: what the suite is proven against.
 BROKEN_STORES: dict[str, str] = {
     "IntExistsStore": "IFACE-RECORD",
@@ -949,6 +1050,11 @@ BROKEN_STORES: dict[str, str] = {
     "UpsertOnEmptyDataStore": "UPDATE-NO-UPSERT",
     "YearCappedTtlStore": "TTL-CONFIG",
     "RearmingRefusedCreateStore": "CREATE-EXISTS",
+    "LateRefreshingGetStore": "GET-NO-REFRESH",
+    "StaleTouchStore": "UPDATE-TOUCH",
+    "ExpiringAfterWriteStore": "TTL-NONE",
+    "SteppedBackTouchRevisionStore": "REV-TOUCH",
+    "CappedIdLengthStore": "ID-VALID",
 }
 
 

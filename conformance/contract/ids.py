@@ -115,7 +115,7 @@ class IdClauses:
             await store.session_exists(character)
             await store.get_session(character)
 
-    @contract_test("ID-INVALID")
+    @contract_test("ID-INVALID", needs=("ID-VALID",))  # it reads a 256-character id
     async def test_every_operation_refuses_invalid_ids(self, trial: Trial) -> None:
         store = await trial.open()
         base = trial.new_id(24)

@@ -46,6 +46,7 @@ FEATURE_CLAUSES: dict[str, tuple[str, ...]] = {
     "default-data": ("CREATE-DEFAULT-DATA",),
     "create-over-live": ("CREATE-EXISTS",),
     "update-missing": ("UPDATE-NO-UPSERT",),
+    "delete-missing": ("DELETE-MISSING",),
     "exists": ("EXISTS-MATCHES-GET",),
     "recreate": ("DELETE-REMOVES",),
     "timestamps": ("CREATE-NEW", "UPDATE-TIMES", "TIME-UTC", "TIME-MILLIS"),
@@ -267,6 +268,8 @@ def _applies(model: Model, name: str, key: str, now: int, features: frozenset[st
         return "recreate" in features
     if name == "update_session" and session is None:
         return "update-missing" in features
+    if name == "delete_session" and session is None:
+        return "delete-missing" in features
     return True
 
 

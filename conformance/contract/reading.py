@@ -72,6 +72,7 @@ class GetClauses:
     async def test_get_does_not_refresh_the_ttl(self, trial: Trial) -> None:
         store = await trial.open()
         session_id = trial.new_id()
+        began = trial.now()
         await store.create_session(session_id, {})
         ended = trial.now()
         created = await read(trial, store, session_id)
@@ -83,11 +84,14 @@ class GetClauses:
                 f"get_session {fraction * trial.ttl_seconds:g} s after create_session returned "
                 f"updated_at {later.updated_at}; it was {created.updated_at}",
             )
+        # And just before it expires: a store may refresh only a session about to expire.
+        await trial.sleep_until(began + trial.ttl_seconds - trial.margin)
+        await store.get_session(session_id)
         await trial.sleep_until(ended + trial.ttl_seconds + 1 + trial.margin)
         record = await store.get_session(session_id)
         trial.check(
             record is None,
-            f"after two get_session calls the session was still live {trial.now() - ended:.3f} s "
+            f"after three get_session calls the session was still live {trial.now() - ended:.3f} s "
             f"after its create_session (ttl_seconds={trial.ttl_seconds:g}): {record!r}",
         )
 
@@ -143,16 +147,20 @@ class ExistsClauses:
     async def test_exists_does_not_refresh_the_ttl(self, trial: Trial) -> None:
         store = await trial.open()
         session_id = trial.new_id()
+        began = trial.now()
         await store.create_session(session_id, {})
         ended = trial.now()
         for fraction in (0.5, 0.8):
             await trial.sleep_until(ended + trial.ttl_seconds * fraction)
             await store.session_exists(session_id)
+        # And just before it expires: a store may refresh only a session about to expire.
+        await trial.sleep_until(began + trial.ttl_seconds - trial.margin)
+        await store.session_exists(session_id)
         await trial.sleep_until(ended + trial.ttl_seconds + 1 + trial.margin)
         record = await store.get_session(session_id)
         trial.check(
             record is None,
-            f"after two session_exists calls the session was still live "
+            f"after three session_exists calls the session was still live "
             f"{trial.now() - ended:.3f} s after its create_session "
             f"(ttl_seconds={trial.ttl_seconds:g}): {record!r}",
         )

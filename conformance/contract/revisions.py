@@ -15,7 +15,7 @@ from typing import Any
 from reference_stores.errors import RevisionConflictError, SessionExistsError
 
 from ..runner import contract_test
-from ..trial import ClauseViolation, Trial
+from ..trial import NO_CLOCK_STEP_BACK, ClauseViolation, Trial
 from .checks import (
     Snapshot,
     check_data,
@@ -270,8 +270,20 @@ class RevisionClauses:
             trial.check(
                 found == before, f"{call}, a touch, took the revision from {before} to {found}"
             )
+        if trial.clock is None:
+            trial.not_tried(NO_CLOCK_STEP_BACK)
+        else:  # a touch at a time before updated_at is still a touch
+            before = await _revision(trial, store, session_id, "before a touch")
+            trial.rewind(30)
+            await store.update_session(session_id, {})
+            found = await _revision(trial, store, session_id, "after a touch")
+            trial.check(
+                found == before,
+                f"update_session(id, {{}}) after the clock stepped back 30 s, a touch, took "
+                f"the revision from {before} to {found}",
+            )
 
-    @contract_test("REV-MATCH")
+    @contract_test("REV-MATCH", needs=("UPDATE-TOUCH",))  # it touches after a data write
     async def test_an_update_at_the_current_revision_applies_in_full(self, trial: Trial) -> None:
         store = await _open(trial)
         session_id = trial.new_id()

@@ -111,6 +111,13 @@ class TtlClauses:
         trial.check(
             seen.ttl is None, f"with ttl_seconds=None the session's ttl is {seen.ttl!r}, not None"
         )
+        # Sessions written since their create, too: no write may give them an expiry.
+        written: dict[str, str] = {}
+        for how, updates in (("updated", {"data": {"forever": "still"}}), ("touched", {})):
+            other = trial.new_id()
+            await store.create_session(other, {"forever": "yes"})
+            await store.update_session(other, updates)
+            written[how] = other
         if trial.clock is None:
             trial.not_tried(NO_CLOCK_YEARS)
         await trial.sleep(
@@ -122,6 +129,12 @@ class TtlClauses:
             f"with ttl_seconds=None, get_session returned None {trial.now() - trial._start:.0f} s "
             "after create_session",
         )
+        for how, other in written.items():
+            trial.check(
+                await store.get_session(other) is not None,
+                f"with ttl_seconds=None, get_session returned None "
+                f"{trial.now() - trial._start:.0f} s after a session was created and {how}",
+            )
         await store.update_session(session_id, {"data": {"still": "yes"}})
         trial.check(
             (await read(trial, store, session_id)).ttl is None,

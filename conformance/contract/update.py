@@ -69,6 +69,16 @@ class UpdateClauses:
             check_data(
                 trial, data, after.data, f"after touch {touch + 1}, update_session(id, {{}})"
             )
+        # After a data update, a touch keeps what the update wrote (whatever the store
+        # made of it: that is UPDATE-REPLACE's to judge), not what the create did.
+        await store.update_session(session_id, {"data": {"b": "2"}})
+        updated = await read(trial, store, session_id)
+        await trial.tick()
+        await store.update_session(session_id, {})
+        after = await read(trial, store, session_id)
+        check_data(
+            trial, updated.data, after.data, "after a data update, then update_session(id, {})"
+        )
 
     @contract_test("UPDATE-KEYS")
     async def test_update_refuses_other_keys_and_changes_nothing(self, trial: Trial) -> None:
