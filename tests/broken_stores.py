@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import unicodedata
+import urllib.parse
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -990,6 +991,33 @@ class CappedIdLengthStore(_DictMemoryStore):
         await super().delete_session(self._checked(session_id))
 
 
+class PercentDecodingStore(_DictMemoryStore):
+    """Ids are URL-decoded before use, as if they came from a path: '%41' is stored as 'A'."""
+
+    async def session_exists(self, session_id: str) -> bool:
+        return await super().session_exists(_decoded(session_id))
+
+    async def create_session(self, session_id: str, data: Mapping[str, Any] | None = None) -> None:
+        await super().create_session(_decoded(session_id), data)
+
+    async def get_session(self, session_id: str) -> SessionData | None:
+        return await super().get_session(_decoded(session_id))
+
+    async def update_session(
+        self, session_id: str, updates: Mapping[str, Any], *, expected_revision: int | None = None
+    ) -> None:
+        await super().update_session(
+            _decoded(session_id), updates, expected_revision=expected_revision
+        )
+
+    async def delete_session(self, session_id: str) -> None:
+        await super().delete_session(_decoded(session_id))
+
+
+def _decoded(session_id: str) -> str:
+    return urllib.parse.unquote(validate_session_id(session_id))
+
+
 # The clause each broken store must fail: what the suite is proven against.
 BROKEN_STORES: dict[str, str] = {
     "IntExistsStore": "IFACE-RECORD",
@@ -1055,6 +1083,7 @@ BROKEN_STORES: dict[str, str] = {
     "ExpiringAfterWriteStore": "TTL-NONE",
     "SteppedBackTouchRevisionStore": "REV-TOUCH",
     "CappedIdLengthStore": "ID-VALID",
+    "PercentDecodingStore": "ID-VALID",
 }
 
 

@@ -91,6 +91,8 @@ class IdClauses:
             trial.new_id(40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"),  # mixed case
             trial.new_id(32, "\"'\\`$%*?[]{}()<>|&;#~^=+,:/@!"),  # quoting, glob, escapes
             trial.new_id(36, "0123456789abcdef-"),  # uuid-like
+            # Percent escapes, always (the random ids above hold one only by chance).
+            trial.remember(trial.new_id(24, "abcdefghijklmnopqrstuvwxyz") + "%41%2F%25%20"),
         ]
         for session_id in ids:
             data = {"id": session_id}
