@@ -119,23 +119,37 @@ class NoPercentIdsStore(_DictMemoryStore):
         return super()._live(key, now)
 
 
-class StrippingIdsStore(_DictMemoryStore):
-    """Strips whitespace instead of refusing it."""
+class _IdMappingStore(_DictMemoryStore):
+    """Every operation's id goes through ``_mapped`` first: the stores below differ only there."""
+
+    def _mapped(self, session_id: str) -> str:
+        raise NotImplementedError
 
     async def session_exists(self, session_id: str) -> bool:
-        return await super().session_exists(_stripped(session_id))
+        return await super().session_exists(self._mapped(session_id))
 
     async def get_session(self, session_id: str) -> SessionData | None:
-        return await super().get_session(_stripped(session_id))
+        return await super().get_session(self._mapped(session_id))
 
     async def create_session(self, session_id: str, data: Mapping[str, Any] | None = None) -> None:
-        await super().create_session(_stripped(session_id), data)
+        await super().create_session(self._mapped(session_id), data)
 
-    async def update_session(self, session_id: str, updates: Mapping[str, Any]) -> None:
-        await super().update_session(_stripped(session_id), updates)
+    async def update_session(
+        self, session_id: str, updates: Mapping[str, Any], *, expected_revision: int | None = None
+    ) -> None:
+        await super().update_session(
+            self._mapped(session_id), updates, expected_revision=expected_revision
+        )
 
     async def delete_session(self, session_id: str) -> None:
-        await super().delete_session(_stripped(session_id))
+        await super().delete_session(self._mapped(session_id))
+
+
+class StrippingIdsStore(_IdMappingStore):
+    """Strips whitespace instead of refusing it."""
+
+    def _mapped(self, session_id: str) -> str:
+        return _stripped(session_id)  # type: ignore[no-any-return]
 
 
 def _stripped(session_id: Any) -> Any:
@@ -962,56 +976,21 @@ class SteppedBackTouchRevisionStore(_DictMemoryStore):
             record.revision += 1
 
 
-class CappedIdLengthStore(_DictMemoryStore):
+class CappedIdLengthStore(_IdMappingStore):
     """Refuses ids longer than 255 characters, one short of the contract's 256."""
 
-    def _checked(self, session_id: str) -> str:
+    def _mapped(self, session_id: str) -> str:
         key = validate_session_id(session_id)
         if len(key) > 255:
             raise InvalidSessionIdError(f"session id longer than 255 characters: {len(key)}")
         return key
 
-    async def session_exists(self, session_id: str) -> bool:
-        return await super().session_exists(self._checked(session_id))
 
-    async def create_session(self, session_id: str, data: Mapping[str, Any] | None = None) -> None:
-        await super().create_session(self._checked(session_id), data)
-
-    async def get_session(self, session_id: str) -> SessionData | None:
-        return await super().get_session(self._checked(session_id))
-
-    async def update_session(
-        self, session_id: str, updates: Mapping[str, Any], *, expected_revision: int | None = None
-    ) -> None:
-        await super().update_session(
-            self._checked(session_id), updates, expected_revision=expected_revision
-        )
-
-    async def delete_session(self, session_id: str) -> None:
-        await super().delete_session(self._checked(session_id))
-
-
-class PercentDecodingStore(_DictMemoryStore):
+class PercentDecodingStore(_IdMappingStore):
     """Ids are URL-decoded before use, as if they came from a path: '%41' is stored as 'A'."""
 
-    async def session_exists(self, session_id: str) -> bool:
-        return await super().session_exists(_decoded(session_id))
-
-    async def create_session(self, session_id: str, data: Mapping[str, Any] | None = None) -> None:
-        await super().create_session(_decoded(session_id), data)
-
-    async def get_session(self, session_id: str) -> SessionData | None:
-        return await super().get_session(_decoded(session_id))
-
-    async def update_session(
-        self, session_id: str, updates: Mapping[str, Any], *, expected_revision: int | None = None
-    ) -> None:
-        await super().update_session(
-            _decoded(session_id), updates, expected_revision=expected_revision
-        )
-
-    async def delete_session(self, session_id: str) -> None:
-        await super().delete_session(_decoded(session_id))
+    def _mapped(self, session_id: str) -> str:
+        return _decoded(session_id)
 
 
 def _decoded(session_id: str) -> str:
