@@ -63,6 +63,7 @@ from ._sdk_check import SDKCompatibilityError, check_sdk_compatibility
 __all__ = [
     "DEFAULT_REFRESH_INTERVAL",
     "StoreBackedSessionManager",
+    "resolve_read_ahead",
     "resolve_refresh_interval",
     "take_request_read",
 ]
@@ -113,6 +114,13 @@ def take_request_read(store: SessionStore, session_id: str) -> SessionData | Non
         return None
     read.spent = True
     return read.session
+
+
+def resolve_read_ahead(read_ahead: bool) -> bool:
+    """``read_ahead`` checked: True or False, never a truthy stand-in."""
+    if not isinstance(read_ahead, bool):
+        raise TypeError(f"read_ahead must be True or False, not {read_ahead!r}")
+    return read_ahead
 
 
 def resolve_refresh_interval(store: SessionStore, refresh_interval: float | None) -> float:
@@ -187,8 +195,7 @@ class StoreBackedSessionManager(StreamableHTTPSessionManager):
         max_sessions: int | None = DEFAULT_MAX_SESSIONS,
         read_ahead: bool = True,
     ) -> None:
-        if not isinstance(read_ahead, bool):
-            raise TypeError(f"read_ahead must be True or False, not {read_ahead!r}")
+        read_ahead = resolve_read_ahead(read_ahead)
         problems = check_sdk_compatibility()
         if problems:
             raise SDKCompatibilityError(problems)

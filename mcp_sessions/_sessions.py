@@ -37,7 +37,12 @@ from reference_stores.errors import RevisionConflictError
 from reference_stores.interface import SessionData, SessionStore
 
 from ._eras import HandshakeSessionRequiredError
-from ._manager import StoreBackedSessionManager, resolve_refresh_interval, take_request_read
+from ._manager import (
+    StoreBackedSessionManager,
+    resolve_read_ahead,
+    resolve_refresh_interval,
+    take_request_read,
+)
 from ._purge import DEFAULT_PURGE_INTERVAL, resolve_purge_interval
 from ._record import APP_KEY
 from .handles import RevisionsUnsupportedError
@@ -141,12 +146,10 @@ class PersistentSessions:
         purge_interval: float | None = DEFAULT_PURGE_INTERVAL,
         read_ahead: bool = True,
     ) -> None:
-        if not isinstance(read_ahead, bool):
-            raise TypeError(f"read_ahead must be True or False, not {read_ahead!r}")
         self.store = store
         self.refresh_interval = resolve_refresh_interval(store, refresh_interval)
         self.purge_interval = resolve_purge_interval(purge_interval)
-        self.read_ahead = read_ahead
+        self.read_ahead = resolve_read_ahead(read_ahead)
         self._session_manager: StoreBackedSessionManager | None = None
         self._modify_turns: dict[str, _Turn] = {}
 
