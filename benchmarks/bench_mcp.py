@@ -16,6 +16,12 @@ the number of tasks). Stores: memory and SQLite always; Redis with
 per-run schema, removed after). The raw label gives the store calls per tool
 call, counted over a sequential pass before the rounds; each is one round trip
 to a networked store.
+
+For Redis and PostgreSQL a ``floor`` case follows: the plain SDK server again,
+its tool making the same two round trips on the backend's raw client (a read
+of a record, then a write of it) and nothing else, against the plain server.
+No design that makes those round trips per call can beat that ratio with that
+client on that machine.
 """
 
 from __future__ import annotations
@@ -45,6 +51,9 @@ TTL_SECONDS = 3600
 CALIBRATION_CALLS = 50
 BASE_URL = "http://127.0.0.1:8000"
 URL = f"{BASE_URL}/mcp"
+FLOOR_DATA = '{"count": 1}'
+FLOOR_RECORD = f"1795000000000:1795000000000:1798600000000:2:{FLOOR_DATA}".encode()
+"""What the Redis floor writes: a record like the store's for the counter's state."""
 HEADERS = {
     "accept": "application/json, text/event-stream",
     "content-type": "application/json",
@@ -71,8 +80,15 @@ class CountingStore:
         return counted
 
 
-def plain_sdk_server() -> MCPServer[Any]:
-    """The counter tool on the SDK's own sessions: the count in a dict of this process."""
+RoundTrips = Callable[[str], Awaitable[None]]
+"""Given a session id, make a floor's round trips for it."""
+
+
+def plain_sdk_server(round_trips: RoundTrips | None = None) -> MCPServer[Any]:
+    """The counter tool on the SDK's own sessions: the count in a dict of this process.
+
+    With ``round_trips``, the tool first makes them: a floor case's store side.
+    """
     counts: dict[str, int] = {}
     mcp: MCPServer[Any] = MCPServer("counter")
 
@@ -80,6 +96,8 @@ def plain_sdk_server() -> MCPServer[Any]:
     async def increment(ctx: Context, by: int = 1) -> int:
         """Add ``by`` to this session's counter and return the new value."""
         session_id = session_id_of(ctx)
+        if round_trips is not None:
+            await round_trips(session_id)
         counts[session_id] = counts.get(session_id, 0) + by
         return counts[session_id]
 
@@ -143,15 +161,16 @@ async def increment_calls(http: httpx2.AsyncClient, url: str) -> Callable[[int],
     return call
 
 
-async def stores(stack: AsyncExitStack) -> AsyncIterator[tuple[str, Any]]:
-    yield "memory", InMemorySessionStore(ttl_seconds=TTL_SECONDS)
+async def stores(stack: AsyncExitStack) -> AsyncIterator[tuple[str, Any, RoundTrips | None]]:
+    """Each store by name, with its backend's floor round trips (None: no network, no floor)."""
+    yield "memory", InMemorySessionStore(ttl_seconds=TTL_SECONDS), None
 
     from reference_stores.sqlite import SQLiteSessionStore
 
     folder = stack.enter_context(tempfile.TemporaryDirectory())
     sqlite = SQLiteSessionStore(Path(folder) / "bench.sqlite3", ttl_seconds=TTL_SECONDS)
     stack.push_async_callback(sqlite.aclose)
-    yield "sqlite", sqlite
+    yield "sqlite", sqlite, None
 
     if redis_url := os.environ.get("REDIS_URL"):
         from reference_stores.redis import RedisSessionStore
@@ -159,7 +178,7 @@ async def stores(stack: AsyncExitStack) -> AsyncIterator[tuple[str, Any]]:
         prefix = await per_run_redis_prefix(stack, redis_url)
         redis = RedisSessionStore(url=redis_url, key_prefix=prefix, ttl_seconds=TTL_SECONDS)
         stack.push_async_callback(redis.aclose)
-        yield "redis", redis
+        yield "redis", redis, redis_floor(redis)
 
     if database_url := os.environ.get("DATABASE_URL"):
         from reference_stores.postgres import PostgresSessionStore
@@ -169,7 +188,40 @@ async def stores(stack: AsyncExitStack) -> AsyncIterator[tuple[str, Any]]:
         )
         stack.push_async_callback(postgres.aclose)
         await postgres.create_schema()
-        yield "postgres", postgres
+        yield "postgres", postgres, postgres_floor(postgres)
+
+
+def redis_floor(store: Any) -> RoundTrips:
+    """``GET`` then ``SET ... PX`` of a record, on the store's own client."""
+    client = store.client
+    prefix = f"{store.key_prefix}floor:"
+    ttl_ms = TTL_SECONDS * 1000
+
+    async def round_trips(session_id: str) -> None:
+        key = prefix + session_id
+        await client.get(key)
+        await client.set(key, FLOOR_RECORD, px=ttl_ms)
+
+    return round_trips
+
+
+def postgres_floor(store: Any) -> RoundTrips:
+    """The store's own ``SELECT`` then conditional ``UPDATE``, through its pool, as plain psycopg."""
+    prepared: set[str] = set()
+
+    async def round_trips(session_id: str) -> None:
+        floor_id = f"floor-{session_id}"
+        if floor_id not in prepared:  # the session's first call, in the warm-up
+            await store.create_schema()
+            await store.create_session(floor_id, {"count": 0})
+            prepared.add(floor_id)
+        async with store.pool.connection() as conn:
+            row = await (await conn.execute(store._sql_get, {"id": floor_id})).fetchone()
+        params = {"id": floor_id, "data": FLOOR_DATA, "expected": row[4]}
+        async with store.pool.connection() as conn:
+            await conn.execute(store._sql_update_if, params)
+
+    return round_trips
 
 
 async def per_run_redis_prefix(stack: AsyncExitStack, redis_url: str) -> str:
@@ -218,7 +270,7 @@ async def cases() -> AsyncIterator[list[Case]]:
         plain = plain_sdk_server()
         raw_call = await served(stack, plain.streamable_http_app())
         result = []
-        async for name, store in stores(stack):
+        async for name, store, floor in stores(stack):
             counting = CountingStore(store)
             sessions = PersistentSessions(counting)
             store_call = await served(stack, sessions.streamable_http_app(build_server(sessions)))
@@ -232,4 +284,10 @@ async def cases() -> AsyncIterator[list[Case]]:
             detail = ", ".join(f"{method} {count:g}" for method, count in sorted(per_call.items()))
             label = f"plain SDK sessions; store calls per tool call: {total:g} ({detail})"
             result.append(Case(f"tools/call {name}", store_call, raw_call, label))
+            if floor is not None:
+                floor_call = await served(stack, plain_sdk_server(floor).streamable_http_app())
+                label = (
+                    "plain SDK sessions; store side: the same, its tool making 2 raw round trips"
+                )
+                result.append(Case(f"floor {name}", floor_call, raw_call, label))
         yield result

@@ -11,6 +11,8 @@ sides. The client's share of the machine is the same for both sides.
 
 Stores: memory and SQLite always; Redis with ``REDIS_URL``, PostgreSQL with
 ``DATABASE_URL`` (keys under a per-run prefix, a per-run schema, removed after).
+Each networked store is followed by its ``floor`` case, as in ``mcp``: the plain
+server, served alike, its tool making the same two raw round trips.
 """
 
 from __future__ import annotations
@@ -30,7 +32,15 @@ from pathlib import Path
 
 import httpx2
 
-from .bench_mcp import increment_calls, per_run_postgres_schema, per_run_redis_prefix
+from .bench_mcp import (
+    TTL_SECONDS,
+    RoundTrips,
+    increment_calls,
+    per_run_postgres_schema,
+    per_run_redis_prefix,
+    postgres_floor,
+    redis_floor,
+)
 from .harness import Case
 
 CONCURRENT = True
@@ -38,7 +48,8 @@ STARTUP_SECONDS = 60.0
 
 
 def serve(argv: Sequence[str]) -> None:
-    """``plain PORT``: the counter on the SDK's own sessions; ``example ARGS``: the example's CLI.
+    """``plain PORT [FLOOR]``: the counter on the SDK's own sessions (its tool making a
+    floor's round trips, given one); ``example ARGS``: the example's CLI.
 
     Either way the server stops when the benchmark's process is gone, however it ended.
     """
@@ -57,8 +68,23 @@ def serve(argv: Sequence[str]) -> None:
 
     from .bench_mcp import plain_sdk_server
 
-    app = plain_sdk_server().streamable_http_app()
+    app = plain_sdk_server(floor_round_trips(argv[2:])).streamable_http_app()
     uvicorn.run(app, host="127.0.0.1", port=int(argv[1]), log_level="warning")
+
+
+def floor_round_trips(argv: Sequence[str]) -> RoundTrips | None:
+    """``redis URL PREFIX`` or ``postgres URL``: that floor's round trips; nothing: None."""
+    if not argv:
+        return None
+    kind, url, *rest = argv
+    if kind == "redis":
+        from reference_stores.redis import RedisSessionStore
+
+        return redis_floor(RedisSessionStore(url=url, key_prefix=rest[0], ttl_seconds=TTL_SECONDS))
+    from reference_stores.postgres import PostgresSessionStore
+
+    store = PostgresSessionStore(url, table="floor_sessions", ttl_seconds=TTL_SECONDS)
+    return postgres_floor(store)
 
 
 def _free_port() -> int:
@@ -120,12 +146,15 @@ async def cases() -> AsyncIterator[list[Case]]:
             "memory": ["--store", "memory"],
             "sqlite": ["--store", "sqlite", "--sqlite-path", str(folder / "bench.sqlite3")],
         }
+        floors: dict[str, list[str]] = {}
         if redis_url := os.environ.get("REDIS_URL"):
             prefix = await per_run_redis_prefix(stack, redis_url)
             stores["redis"] = ["--store", "redis", "--redis-url", redis_url, "--key-prefix", prefix]
+            floors["redis"] = ["redis", redis_url, prefix]
         if database_url := os.environ.get("DATABASE_URL"):
             schema_url = await per_run_postgres_schema(stack, database_url)
             stores["postgres"] = ["--store", "postgres", "--database-url", schema_url]
+            floors["postgres"] = ["postgres", schema_url]
         http = await stack.enter_async_context(httpx2.AsyncClient(timeout=60))
         port = _free_port()
         plain_url = await _start_server(
@@ -140,6 +169,15 @@ async def cases() -> AsyncIterator[list[Case]]:
             store_call = await increment_calls(http, url)
             label = "plain SDK sessions, each side its own uvicorn process, over loopback HTTP"
             result.append(Case(f"tools/call {kind}", store_call, raw_call, label))
+            if kind in floors:
+                port = _free_port()
+                argv = ["plain", str(port), *floors[kind]]
+                url = await _start_server(stack, kind, argv, port, folder / f"floor-{kind}.log")
+                floor_call = await increment_calls(http, url)
+                label = (
+                    "plain SDK sessions, served alike; store side: its tool makes 2 raw round trips"
+                )
+                result.append(Case(f"floor {kind}", floor_call, raw_call, label))
         yield result
 
 
