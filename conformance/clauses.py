@@ -344,7 +344,8 @@ CLAUSES: tuple[Clause, ...] = (
         "TIME-UTC",
         "MUST",
         "Timestamps",
-        "`created_at` and `updated_at` are timezone-aware datetimes in UTC.",
+        "`created_at` and `updated_at` are timezone-aware datetimes in UTC, naming the right "
+        "instant whatever the host's local time zone.",
         leans_on=_READS,
     ),
     _c(

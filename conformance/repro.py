@@ -25,6 +25,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
+from .local_time import move_local_zone
 from .targets import UNSET
 
 __all__ = ["Keywords", "Referee", "ReproLog", "render", "script_for", "shorten"]
@@ -72,7 +73,13 @@ class Mutation:
     code: str
 
 
-Step = Build | Call | ClockMove | Sleep | Mutation
+@dataclass
+class ZoneChange:
+    zone: str | None
+    """An IANA name (``conformance.local_time``); None: the host's own zone again."""
+
+
+Step = Build | Call | ClockMove | Sleep | Mutation | ZoneChange
 
 
 @dataclass
@@ -117,6 +124,9 @@ class ReproLog:
 
     def mutation(self, target: Any, code: str) -> None:
         self.steps.append(Mutation(target, code))
+
+    def local_zone(self, zone: str | None) -> None:
+        self.steps.append(ZoneChange(zone))
 
     def replace_with_sequence(
         self, operations: list[tuple[str, int, Any]], ids: list[str], ttl_seconds: Any, clock: bool
@@ -339,6 +349,8 @@ def render(
                 body.append(f"    clock.set(start + {round(first.seconds_from_start, 6)!r})")
         elif isinstance(first, Sleep):
             body.append(f"    await asyncio.sleep({round(first.seconds, 3)!r})")
+        elif isinstance(first, ZoneChange):
+            body.append(f"    check.local_time_zone({first.zone!r})")
         elif isinstance(first, Mutation):
             name = names.objects.get(id(first.target), "obj")
             for line in first.code.format(name).splitlines():
@@ -467,6 +479,7 @@ class Referee:
         self._stack = AsyncExitStack()
         self._twins: dict[int, Any] = {}
         self._shared: Any = None
+        self._restore_zone: Callable[[], None] | None = None
         self.timed = clock is not None
 
     def fail(self, what: str, got: str, expected: str) -> None:
@@ -577,7 +590,17 @@ class Referee:
         if error.__cause__ is None:
             self.fail(what, f"{_raised(error)} with no __cause__", "attaches the backend's error")
 
+    def local_time_zone(self, zone: str | None) -> None:
+        """Move the local time zone (this process's, and a Node store's) as the suite did;
+        None puts the host's own back."""
+        if self._restore_zone is not None:
+            self._restore_zone()
+            self._restore_zone = None
+        if zone is not None:
+            _, self._restore_zone = move_local_zone(zone)
+
     async def close(self) -> None:
+        self.local_time_zone(None)
         await self._stack.aclose()
 
     def _compare(self, what: str, got: Any, expected: Any, *, revisions: bool = False) -> None:

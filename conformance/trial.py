@@ -7,14 +7,15 @@ import math
 import secrets
 import string
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from contextlib import AsyncExitStack
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import AsyncExitStack, contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
 from reference_stores.interface import SESSION_STORE_METHODS
 
 from .clauses import Clause
+from .local_time import LocalZone, can_set_local_zone, local_time_zone
 from .repro import ReproLog
 from .targets import UNSET, StoreBuilder
 
@@ -189,6 +190,20 @@ class Trial:
         self.clock.step_back(seconds)
         self.repro.clock_back(self.clock(), seconds)
         self.log.append(f"clock.set({self.clock._now:.3f})  # stepped back {seconds:g} s")
+
+    @contextmanager
+    def local_time_zone(self) -> Iterator[LocalZone]:
+        """Run the block with the local time zone (here and in a Node host) far from UTC."""
+        with local_time_zone() as zone:
+            self.repro.local_zone(zone.name)
+            self.log.append(f"# the local time zone is now {zone.label}")
+            if not can_set_local_zone():
+                self.not_tried("a local time zone other than the host's: no time.tzset here")
+            try:
+                yield zone
+            finally:
+                self.repro.local_zone(None)
+                self.log.append("# the local time zone is the host's own again")
 
     def mutated(self, target: Any, code: str) -> None:
         """Write down a change the scenario just made to an object it gave to or got from the store.

@@ -538,6 +538,18 @@ class NaiveTimeStore(_DictMemoryStore):
         return record
 
 
+class LocalTimeAsUtcStore(_DictMemoryStore):
+    """Stamps the local wall-clock time, labelled UTC: right only where local time is UTC."""
+
+    async def get_session(self, session_id: str) -> SessionData | None:
+        record = await super().get_session(session_id)
+        if record is not None:
+            for name in ("created_at", "updated_at"):
+                local = datetime.fromtimestamp(getattr(record, name).timestamp())
+                setattr(record, name, local.replace(tzinfo=timezone.utc))
+        return record
+
+
 class MicrosecondStore(_DictMemoryStore):
     """Keeps the clock's microseconds."""
 
@@ -1034,6 +1046,7 @@ BROKEN_STORES: dict[str, str] = {
     "LenientDataStore": "DATA-INVALID",
     "NoCopyInStore": "DATA-COPY-IN",
     "NaiveTimeStore": "TIME-UTC",
+    "LocalTimeAsUtcStore": "TIME-UTC",
     "MicrosecondStore": "TIME-MILLIS",
     "BackwardsClockStore": "UPDATE-TIMES",
     "StaleUpdatedAtOnRecreateStore": "TIME-ORDER",

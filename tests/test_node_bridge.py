@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import pytest
 from kit_runs import KitRun, kit_run_once, run_pytest
 
+from conformance.local_time import local_time_zone
 from conformance.node_bridge import (
     JavaScriptError,
     JavaScriptValue,
@@ -356,6 +357,25 @@ def test_the_fake_clock_drives_date_now_and_new_date() -> None:
     run(scenario())
 
 
+def test_the_host_follows_the_local_time_zone_a_check_moves_and_then_its_own() -> None:
+    factory = target(f"{JS_STORES}/bridge-echo.mjs:EchoStore")
+
+    async def zone_offset(store: Any) -> int:
+        record = await store.get_session("now")
+        assert record is not None
+        offset: int = record.data["zoneOffset"]  # minutes west of UTC, as JavaScript counts
+        return offset
+
+    async def scenario() -> None:
+        async with factory() as store:
+            own = await zone_offset(store)
+            with local_time_zone() as zone:
+                assert await zone_offset(store) == -zone.offset_seconds // 60
+            assert await zone_offset(store) == own
+
+    run(scenario())
+
+
 def test_without_a_clock_the_store_sees_real_time() -> None:
     factory = target(f"{JS_STORES}/bridge-echo.mjs:EchoStore")
 
@@ -617,6 +637,7 @@ BROKEN_JS_STORES = {
     f"{JS_STORES}/own-object.js": "GET-ISOLATED",
     f"{JS_STORES}/by-reference.mjs": "DATA-COPY-IN",
     f"{JS_STORES}/assigned-keys.mjs": "DATA-STRINGS",
+    f"{JS_STORES}/local-wall-clock.mjs:LocalWallClockStore": "TIME-UTC",
 }
 
 

@@ -6,7 +6,7 @@ import copy
 import math
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..trial import ClauseViolation, Trial
@@ -149,6 +149,23 @@ async def check_unchanged(
 def check_data(trial: Trial, expected: Any, actual: Any, when: str) -> None:
     found = json_difference(expected, actual)
     trial.check(found is None, f"{when}: {found}")
+
+
+def zone_shift(moment: Any, bounds: tuple[datetime, datetime], offset_seconds: int) -> str | None:
+    """How ``moment`` is off by exactly a zone's offset from ``bounds`` ("5:45 after"), if it is.
+
+    Local time labelled UTC is ahead by the offset; UTC converted as if it were local time
+    is behind by it. Any other error is another clause's to judge.
+    """
+    if not isinstance(moment, datetime) or moment.utcoffset() is None:
+        return None
+    low, high = bounds
+    for sign, side in ((1, "after"), (-1, "before")):
+        unshifted = moment - timedelta(seconds=sign * offset_seconds)
+        if low <= unshifted <= high:
+            hours, minutes = divmod(abs(offset_seconds) // 60, 60)
+            return f"{hours}:{minutes:02d} {side}"
+    return None
 
 
 def is_aware_utc(moment: Any) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..runner import contract_test
 from ..trial import NO_CLOCK_STEP_BACK, Trial
-from .checks import is_aware_utc, read
+from .checks import is_aware_utc, read, zone_shift
 
 
 class TimestampClauses:
@@ -12,17 +12,31 @@ class TimestampClauses:
     async def test_timestamps_are_aware_utc(self, trial: Trial) -> None:
         store = await trial.open()
         session_id = trial.new_id()
-        await store.create_session(session_id, {})
-        for when in ("after create_session", "after update_session"):
-            seen = await read(trial, store, session_id)
-            for name in ("created_at", "updated_at"):
-                value = getattr(seen, name)
-                trial.check(
-                    is_aware_utc(value),
-                    f"{when}: {name} {value!r} is not a timezone-aware UTC datetime",
-                )
-            await trial.tick()
-            await store.update_session(session_id, {"data": {"x": "1"}})
+        # In a zone far from UTC, local time labelled UTC is off by exactly its offset.
+        with trial.local_time_zone() as zone:
+            began = trial.now()
+            await store.create_session(session_id, {})
+            windows = {"created_at": (began, trial.now())}
+            for when in ("after create_session", "after update_session"):
+                windows.setdefault("updated_at", windows["created_at"])
+                seen = await read(trial, store, session_id)
+                for name, (low, high) in windows.items():
+                    value = getattr(seen, name)
+                    trial.check(
+                        is_aware_utc(value),
+                        f"{when}: {name} {value!r} is not a timezone-aware UTC datetime",
+                    )
+                    shift = zone_shift(value, trial.moment_bounds(low, high), zone.offset_seconds)
+                    trial.check(
+                        shift is None,
+                        f"{when}: {name} is {value}, {shift} the time of the call, while the "
+                        f"local time zone was {zone.label}: local time labelled as UTC"
+                        f"{trial.clock_hint()}",
+                    )
+                await trial.tick()
+                began = trial.now()
+                await store.update_session(session_id, {"data": {"x": "1"}})
+                windows["updated_at"] = (began, trial.now())
 
     @contract_test("TIME-MILLIS")
     async def test_timestamps_have_millisecond_precision_and_are_stable(self, trial: Trial) -> None:

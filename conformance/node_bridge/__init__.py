@@ -55,6 +55,8 @@ from reference_stores.errors import (
 from reference_stores.interface import SessionData
 from reference_stores.validation import datetime_from_ms, now_ms
 
+from ..local_time import requested_zone
+
 __all__ = [
     "HOST_PATH",
     "NOT_GIVEN",
@@ -502,6 +504,8 @@ class _Host:
         self._stderr: collections.deque[str] = collections.deque(maxlen=60)
         self._stderr_done = threading.Event()
         self.death: str | None = None
+        self.zone: str | None = None
+        """The local time zone last sent to the host (``local_time``); None: its own."""
         self.watched: collections.OrderedDict[int, _Watched] = collections.OrderedDict()
         self._watch_lock = threading.Lock()  # stores of one host may be used from several threads
         self._released: list[int] = []
@@ -657,6 +661,15 @@ class _Host:
         self._submit(message, None, loop)
 
     # watching
+    def set_time(self, message: dict[str, Any], clock: Callable[[], float] | None) -> None:
+        """Give ``message`` what the host's time follows: the fake clock, and the local time
+        zone when a check has moved it since the last request."""
+        message["now"] = now_ms(clock) if clock is not None else None
+        zone = requested_zone()
+        name = None if zone is None else zone.name
+        if name != self.zone:
+            message["zone"] = self.zone = name
+
     def new_handle(self) -> int:
         return next(self._handles)
 
@@ -838,7 +851,7 @@ class NodeSessionStore:
             "args": encoded,
             "specials": specials,
         }
-        message["now"] = now_ms(self._clock) if self._clock is not None else None
+        self._host.set_time(message, self._clock)
         watch_handles = [
             [index, self._host.watch(obj)] for index, obj in watch if isinstance(obj, Mapping)
         ]
@@ -945,7 +958,7 @@ class _Opening:
         except (TypeError, ValueError) as error:
             raise TypeError(f"store options cannot be sent to JavaScript: {error}") from None
         message = {"op": "construct", "options": encoded, "specials": specials}
-        message["now"] = now_ms(self._clock) if self._clock is not None else None
+        host.set_time(message, self._clock)
         answer = await host.request(message)
         if not answer.get("ok"):
             if answer.get("kind") == "bridge":

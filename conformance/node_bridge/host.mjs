@@ -46,6 +46,15 @@ FakeDate.now = currentTime;
 Object.defineProperty(FakeDate, "name", { value: "Date" });
 globalThis.Date = FakeDate;
 
+// The local time zone: a request with `zone` (an IANA name) moves it there, as TIME-UTC's check
+// does on the Python side; `zone: null` puts the host's own back. Node rereads TZ when it is set.
+const ownZone = process.env.TZ;
+function setLocalZone(zone) {
+  if (zone !== null) process.env.TZ = zone;
+  else if (ownZone === undefined) delete process.env.TZ;
+  else process.env.TZ = ownZone;
+}
+
 // --- values across the wire -------------------------------------------------------------
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
@@ -547,6 +556,7 @@ const OPERATIONS = { load, construct, call, dispose };
 async function handle(message) {
   if (message.release) for (const handleId of message.release) handles.delete(handleId);
   if ("now" in message) fakeNow = message.now;
+  if ("zone" in message) setLocalZone(message.zone);
   if (message.op === "mirror") {
     mirror(message);
     return;

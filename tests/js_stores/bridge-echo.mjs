@@ -30,7 +30,8 @@ export class EchoStore {
   async getSession(sessionId) {
     if (sessionId === "options") return { sessionId, createdAt: new Date(0), updatedAt: new Date(0), data: this.options };
     if (sessionId === "now") {
-      return { sessionId, createdAt: new Date(), updatedAt: new Date(Date.now()), ttl: Date.now(), data: { string: Date() } };
+      const data = { string: Date(), zoneOffset: new Date().getTimezoneOffset() };
+      return { sessionId, createdAt: new Date(), updatedAt: new Date(Date.now()), ttl: Date.now(), data };
     }
     if (sessionId === "odd") {
       return {
