@@ -530,9 +530,29 @@ class Referee:
         )
         got = await _outcome(getattr(store, method), args, keywords)
         self._compare(what, got, expected, revisions=_keeps_revisions(store))
+        if self.clause_id == "TIME-UTC" and not self.timed:
+            self._compare_moments(what, got, expected)
         if isinstance(got, BaseException):
             return None
         return got
+
+    def _compare_moments(self, what: str, got: Any, expected: Any) -> None:
+        """Real time: a record's times cannot match the reference store's to the millisecond,
+        but each must be UTC and within a second of its (stamped by the call just before)."""
+        for name in ("created_at", "updated_at"):
+            moment, wanted = getattr(got, name, None), getattr(expected, name, None)
+            if not isinstance(wanted, dt.datetime):
+                return
+            if not (
+                isinstance(moment, dt.datetime)
+                and moment.utcoffset() == dt.timedelta(0)
+                and abs((moment - wanted).total_seconds()) <= 1
+            ):
+                self.fail(
+                    what,
+                    f"returned a record whose {name} is {moment!r}",
+                    f"returns one within a second of {wanted!r}",
+                )
 
     async def together(self, *calls: tuple[Any, ...]) -> None:
         """Calls the suite made concurrently: the same answers, in any order.

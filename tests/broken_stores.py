@@ -550,6 +550,20 @@ class LocalTimeAsUtcStore(_DictMemoryStore):
         return record
 
 
+class RealTimeNaiveTimeStore(NaiveTimeStore):
+    """NaiveTimeStore on real time alone: it takes no clock."""
+
+    def __init__(self, ttl_seconds: float | None = None) -> None:
+        super().__init__(ttl_seconds)
+
+
+class RealTimeLocalTimeAsUtcStore(LocalTimeAsUtcStore):
+    """LocalTimeAsUtcStore on real time alone: it takes no clock."""
+
+    def __init__(self, ttl_seconds: float | None = None) -> None:
+        super().__init__(ttl_seconds)
+
+
 class MicrosecondStore(_DictMemoryStore):
     """Keeps the clock's microseconds."""
 

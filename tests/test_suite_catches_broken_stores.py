@@ -194,3 +194,30 @@ def test_the_repro_of_each_broken_store_fails_on_its_clause(
     assert ran.returncode == 1, ran.stdout + ran.stderr
     last = ran.stderr.strip().splitlines()[-1]
     assert last.startswith(f"AssertionError: {clause} violated: "), ran.stderr[-2000:]
+
+
+@pytest.mark.parametrize("store", ["RealTimeNaiveTimeStore", "RealTimeLocalTimeAsUtcStore"])
+def test_without_a_clock_a_time_utc_repro_still_fails_on_the_times(
+    tmp_path: Path, store: str
+) -> None:
+    # Real time: the repro cannot compare times to the millisecond, but UTC it can.
+    run = run_pytest(
+        tmp_path,
+        f"--store=broken_stores:{store}",
+        "--clause=TIME-UTC",
+        f"--conformance-repro-dir={tmp_path / 'repros'}",
+    )
+    assert run.statuses(f"broken_stores:{store}") == {"TIME-UTC": "fail"}, run.output[-3000:]
+    script = tmp_path / "repros" / f"broken_stores_{store}__TIME-UTC.py"
+    ran = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=TESTS_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert ran.returncode == 1, ran.stdout + ran.stderr
+    last = ran.stderr.strip().splitlines()[-1]
+    assert last.startswith("AssertionError: TIME-UTC violated: "), ran.stderr[-2000:]
+    assert "within a second of" in last
