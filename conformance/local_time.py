@@ -33,10 +33,14 @@ class LocalZone:
     """East of UTC; neither zone has daylight saving time."""
 
     @property
-    def label(self) -> str:
-        sign = "+" if self.offset_seconds >= 0 else "-"
+    def span(self) -> str:
+        """The offset's size, ``"05:45"``."""
         hours, minutes = divmod(abs(self.offset_seconds) // 60, 60)
-        return f"{self.name} (UTC{sign}{hours:02d}:{minutes:02d})"
+        return f"{hours:02d}:{minutes:02d}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} (UTC{'+' if self.offset_seconds >= 0 else '-'}{self.span})"
 
 
 ZONES = (

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..local_time import LocalZone
 from ..trial import ClauseViolation, Trial
 
 __all__ = ["Snapshot", "expect_error", "json_difference", "read", "snapshot"]
@@ -151,8 +152,9 @@ def check_data(trial: Trial, expected: Any, actual: Any, when: str) -> None:
     trial.check(found is None, f"{when}: {found}")
 
 
-def zone_shift(moment: Any, bounds: tuple[datetime, datetime], offset_seconds: int) -> str | None:
-    """How ``moment`` is off by exactly a zone's offset from ``bounds`` ("5:45 after"), if it is.
+def zone_shift(moment: Any, bounds: tuple[datetime, datetime], zone: LocalZone) -> str | None:
+    """``"after"`` or ``"before"`` when ``moment`` is off from ``bounds`` by exactly ``zone``'s
+    offset, else None.
 
     Local time labelled UTC is ahead by the offset; UTC converted as if it were local time
     is behind by it. Any other error is another clause's to judge.
@@ -161,10 +163,8 @@ def zone_shift(moment: Any, bounds: tuple[datetime, datetime], offset_seconds: i
         return None
     low, high = bounds
     for sign, side in ((1, "after"), (-1, "before")):
-        unshifted = moment - timedelta(seconds=sign * offset_seconds)
-        if low <= unshifted <= high:
-            hours, minutes = divmod(abs(offset_seconds) // 60, 60)
-            return f"{hours}:{minutes:02d} {side}"
+        if low <= moment - timedelta(seconds=sign * zone.offset_seconds) <= high:
+            return side
     return None
 
 

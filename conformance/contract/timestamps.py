@@ -16,27 +16,26 @@ class TimestampClauses:
         with trial.local_time_zone() as zone:
             began = trial.now()
             await store.create_session(session_id, {})
-            windows = {"created_at": (began, trial.now())}
+            created = updated = (began, trial.now())
             for when in ("after create_session", "after update_session"):
-                windows.setdefault("updated_at", windows["created_at"])
                 seen = await read(trial, store, session_id)
-                for name, (low, high) in windows.items():
+                for name, (low, high) in (("created_at", created), ("updated_at", updated)):
                     value = getattr(seen, name)
                     trial.check(
                         is_aware_utc(value),
                         f"{when}: {name} {value!r} is not a timezone-aware UTC datetime",
                     )
-                    shift = zone_shift(value, trial.moment_bounds(low, high), zone.offset_seconds)
+                    side = zone_shift(value, trial.moment_bounds(low, high), zone)
                     trial.check(
-                        shift is None,
-                        f"{when}: {name} is {value}, {shift} the time of the call, while the "
-                        f"local time zone was {zone.label}: local time labelled as UTC"
-                        f"{trial.clock_hint()}",
+                        side is None,
+                        f"{when}: {name} is {value}, {zone.span} {side} the time of the call, "
+                        f"while the local time zone was {zone.label}: local time labelled as "
+                        f"UTC{trial.clock_hint()}",
                     )
                 await trial.tick()
                 began = trial.now()
                 await store.update_session(session_id, {"data": {"x": "1"}})
-                windows["updated_at"] = (began, trial.now())
+                updated = (began, trial.now())
 
     @contract_test("TIME-MILLIS")
     async def test_timestamps_have_millisecond_precision_and_are_stable(self, trial: Trial) -> None:
