@@ -46,6 +46,21 @@ class KitRun:
         }
 
 
+def repro_failure(script: Path, cwd: Path, env: dict[str, str] | None = None) -> str:
+    """Run a repro script as a user would; it must fail (exit 1): the last line of its stderr."""
+    ran = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert ran.returncode == 1, ran.stdout + ran.stderr
+    return ran.stderr.strip().splitlines()[-1]
+
+
 def run_pytest(
     cwd: Path,
     *args: str,

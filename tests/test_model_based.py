@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
-from kit_runs import TESTS_DIR, run_pytest
+from kit_runs import TESTS_DIR, repro_failure, run_pytest
 
 
 def test_a_resurrecting_store_fails_model_sequences_with_a_runnable_repro(tmp_path: Path) -> None:
@@ -24,16 +22,7 @@ def test_a_resurrecting_store_fails_model_sequences_with_a_runnable_repro(tmp_pa
     script = folder / "broken_stores_ResurrectingCreateStore__MODEL-SEQUENCES.py"
     # The sequence is rebuilt from the model's operations, not recorded: no answer is claimed.
     assert "# in the suite:" not in script.read_text()
-    replay = subprocess.run(
-        [sys.executable, str(script)],
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(TESTS_DIR)},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert replay.returncode == 1, replay.stdout + replay.stderr
-    last = replay.stderr.strip().splitlines()[-1]
+    last = repro_failure(script, tmp_path, env={**os.environ, "PYTHONPATH": str(TESTS_DIR)})
     assert last.startswith("AssertionError: MODEL-SEQUENCES violated: get_session("), last
 
 

@@ -10,7 +10,6 @@ import asyncio
 import math
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from kit_runs import KitRun, kit_run_once, run_pytest
+from kit_runs import KitRun, kit_run_once, repro_failure, run_pytest
 
 from conformance.local_time import local_time_zone
 from conformance.node_bridge import (
@@ -727,16 +726,8 @@ def test_the_repro_of_a_javascript_store_runs_and_fails_on_its_clause(
     )
     script = tmp_path / "repro.py"
     script.write_text(row["repro"])
-    ran = subprocess.run(
-        [sys.executable, str(script)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert ran.returncode == 1, ran.stdout + ran.stderr
-    assert ran.stderr.strip().splitlines()[-1].startswith("AssertionError: CREATE-EXISTS violated")
+    last = repro_failure(script, tmp_path)
+    assert last.startswith("AssertionError: CREATE-EXISTS violated"), last
 
 
 def test_a_bad_node_target_stops_the_run_with_one_line(tmp_path: Path) -> None:

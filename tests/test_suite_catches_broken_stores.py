@@ -9,13 +9,11 @@ passes, is not applicable, or is BLOCKED by that clause.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from broken_stores import BROKEN_STORES, WARNING_STORES
-from kit_runs import TESTS_DIR, KitRun, kit_run_once, run_pytest
+from kit_runs import TESTS_DIR, KitRun, kit_run_once, repro_failure, run_pytest
 
 
 @pytest.fixture(scope="module")
@@ -183,17 +181,8 @@ def test_the_repro_of_each_broken_store_fails_on_its_clause(
     verdicts: KitRun, store: str, clause: str
 ) -> None:
     script = Path(verdicts.cwd) / "repros" / f"broken_stores_{store}__{clause}.py"
-    ran = subprocess.run(
-        [sys.executable, str(script)],
-        cwd=TESTS_DIR,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert ran.returncode == 1, ran.stdout + ran.stderr
-    last = ran.stderr.strip().splitlines()[-1]
-    assert last.startswith(f"AssertionError: {clause} violated: "), ran.stderr[-2000:]
+    last = repro_failure(script, TESTS_DIR)
+    assert last.startswith(f"AssertionError: {clause} violated: "), last
 
 
 @pytest.mark.parametrize("store", ["RealTimeNaiveTimeStore", "RealTimeLocalTimeAsUtcStore"])
@@ -208,16 +197,6 @@ def test_without_a_clock_a_time_utc_repro_still_fails_on_the_times(
         f"--conformance-repro-dir={tmp_path / 'repros'}",
     )
     assert run.statuses(f"broken_stores:{store}") == {"TIME-UTC": "fail"}, run.output[-3000:]
-    script = tmp_path / "repros" / f"broken_stores_{store}__TIME-UTC.py"
-    ran = subprocess.run(
-        [sys.executable, str(script)],
-        cwd=TESTS_DIR,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert ran.returncode == 1, ran.stdout + ran.stderr
-    last = ran.stderr.strip().splitlines()[-1]
-    assert last.startswith("AssertionError: TIME-UTC violated: "), ran.stderr[-2000:]
+    last = repro_failure(tmp_path / "repros" / f"broken_stores_{store}__TIME-UTC.py", TESTS_DIR)
+    assert last.startswith("AssertionError: TIME-UTC violated: "), last
     assert "within a second of" in last
