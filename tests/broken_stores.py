@@ -550,6 +550,17 @@ class LocalTimeAsUtcStore(_DictMemoryStore):
         return record
 
 
+class LocalExpiryStore(_DictMemoryStore):
+    """Reports ttl from a naive UTC expiry, which ``timestamp()`` takes for local time."""
+
+    async def get_session(self, session_id: str) -> SessionData | None:
+        record = await super().get_session(session_id)
+        if record is not None and record.ttl is not None:
+            naive_utc = datetime.fromtimestamp(record.ttl, timezone.utc).replace(tzinfo=None)
+            record.ttl = int(naive_utc.timestamp())
+        return record
+
+
 class RealTimeNaiveTimeStore(NaiveTimeStore):
     """NaiveTimeStore on real time alone: it takes no clock."""
 
@@ -1067,6 +1078,7 @@ BROKEN_STORES: dict[str, str] = {
     "ZeroTtlDefaultStore": "TTL-CONFIG",
     "EarlyExpiryStore": "TTL-WINDOW",
     "MillisecondTtlStore": "TTL-FIELD",
+    "LocalExpiryStore": "TTL-FIELD",
     "DefaultTtlStore": "TTL-NONE",
     "StaleReadStore": "CONS-READ-YOUR-WRITES",
     "FalselySharedStore": "SHARED-INSTANCES",

@@ -152,18 +152,22 @@ def check_data(trial: Trial, expected: Any, actual: Any, when: str) -> None:
     trial.check(found is None, f"{when}: {found}")
 
 
-def zone_shift(moment: Any, bounds: tuple[datetime, datetime], zone: LocalZone) -> str | None:
-    """``"after"`` or ``"before"`` when ``moment`` is off from ``bounds`` by exactly ``zone``'s
-    offset, else None.
+def zone_shift(moment: Any, bounds: tuple[Any, Any], zone: LocalZone) -> str | None:
+    """``"after"`` or ``"before"`` when ``moment`` (an aware datetime, or epoch seconds) is off
+    from ``bounds`` by exactly ``zone``'s offset, else None.
 
     Local time labelled UTC is ahead by the offset; UTC converted as if it were local time
     is behind by it. Any other error is another clause's to judge.
     """
-    if not isinstance(moment, datetime) or moment.utcoffset() is None:
+    if isinstance(moment, datetime) and moment.utcoffset() is not None:
+        offset: Any = timedelta(seconds=zone.offset_seconds)
+    elif isinstance(moment, (int, float)) and not isinstance(moment, bool):
+        offset = zone.offset_seconds
+    else:
         return None
     low, high = bounds
     for sign, side in ((1, "after"), (-1, "before")):
-        if low <= moment - timedelta(seconds=sign * zone.offset_seconds) <= high:
+        if low <= moment - sign * offset <= high:
             return side
     return None
 

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
+
 from ..runner import contract_test
 from ..trial import NO_CLOCK_YEARS, Trial
-from .checks import expect_error, read
+from .checks import expect_error, read, zone_shift
+
+NO_CLOCK_LOCAL_ZONE = (
+    "a local time zone other than the host's not tried: the store takes no clock, so the TTL "
+    "checks run together in real time"
+)
 
 TEN_YEARS_SECONDS = 315_360_000
 """The largest TTL every store must accept (TTL-CONFIG)."""
@@ -81,26 +88,41 @@ class TtlClauses:
 
     @contract_test("TTL-FIELD", ttl=True)
     async def test_ttl_is_the_expiry_in_epoch_seconds(self, trial: Trial) -> None:
-        store = await trial.open()
-        session_id = trial.new_id()
-        for step in ("create", "update"):
-            began = trial.now()
-            if step == "create":
-                await store.create_session(session_id, {})
-            else:
-                await store.update_session(session_id, {"data": {"updated": "yes"}})
-            ended = trial.now()
-            seen = await read(trial, store, session_id)
-            trial.check(
-                isinstance(seen.ttl, int) and not isinstance(seen.ttl, bool),
-                f"after {step}: ttl is {seen.ttl!r} ({type(seen.ttl).__name__}), not an int",
-            )
-            low, high = began + trial.ttl_seconds - 1, ended + trial.ttl_seconds + 1
-            trial.check(
-                low <= seen.ttl <= high,
-                f"after {step}: ttl {seen.ttl} is not the expiry (between {low:.3f} and {high:.3f} epoch seconds)",
-            )
-            await trial.sleep(min(5.0, trial.ttl_seconds / 4))
+        with ExitStack() as stack:
+            # In a zone far from UTC, an expiry computed from local time taken for UTC is off
+            # by exactly its offset. Only on a fake clock: in real time the TTL checks run
+            # together, and a zone moved for this one would reach the others.
+            zone = stack.enter_context(trial.local_time_zone()) if trial.clock else None
+            if zone is None:
+                trial.not_tried(NO_CLOCK_LOCAL_ZONE)
+            store = await trial.open()
+            session_id = trial.new_id()
+            for step in ("create", "update"):
+                began = trial.now()
+                if step == "create":
+                    await store.create_session(session_id, {})
+                else:
+                    await store.update_session(session_id, {"data": {"updated": "yes"}})
+                ended = trial.now()
+                seen = await read(trial, store, session_id)
+                trial.check(
+                    isinstance(seen.ttl, int) and not isinstance(seen.ttl, bool),
+                    f"after {step}: ttl is {seen.ttl!r} ({type(seen.ttl).__name__}), not an int",
+                )
+                low, high = began + trial.ttl_seconds - 1, ended + trial.ttl_seconds + 1
+                side = None if zone is None else zone_shift(seen.ttl, (low, high), zone)
+                trial.check(
+                    low <= seen.ttl <= high,
+                    f"after {step}: ttl {seen.ttl} is not the expiry (between {low:.3f} and "
+                    f"{high:.3f} epoch seconds)"
+                    + (
+                        f": it is {zone.span} {side} it, while the local time zone was "
+                        f"{zone.label}: local time taken for UTC"
+                        if zone is not None and side is not None
+                        else ""
+                    ),
+                )
+                await trial.sleep(min(5.0, trial.ttl_seconds / 4))
 
     @contract_test("TTL-NONE", ttl=True)
     async def test_without_ttl_sessions_never_expire(self, trial: Trial) -> None:
