@@ -45,6 +45,10 @@ REAL_TIME_TTL_SECONDS = 2
 
 NO_CLOCK_STEP_BACK = "step-back not tried: the store takes no clock"
 NO_CLOCK_YEARS = "a wait of years not tried: the store takes no clock"
+NO_CLOCK_LOCAL_ZONE = (
+    "a local time zone other than the host's not tried: the store takes no clock, so the TTL "
+    "checks run together in real time"
+)
 
 
 class ClauseViolation(AssertionError):

@@ -5,13 +5,8 @@ from __future__ import annotations
 from contextlib import ExitStack
 
 from ..runner import contract_test
-from ..trial import NO_CLOCK_YEARS, Trial
+from ..trial import NO_CLOCK_LOCAL_ZONE, NO_CLOCK_YEARS, Trial
 from .checks import expect_error, read, zone_shift
-
-NO_CLOCK_LOCAL_ZONE = (
-    "a local time zone other than the host's not tried: the store takes no clock, so the TTL "
-    "checks run together in real time"
-)
 
 TEN_YEARS_SECONDS = 315_360_000
 """The largest TTL every store must accept (TTL-CONFIG)."""

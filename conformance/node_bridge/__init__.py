@@ -660,7 +660,6 @@ class _Host:
             loop = None
         self._submit(message, None, loop)
 
-    # watching
     def set_time(self, message: dict[str, Any], clock: Callable[[], float] | None) -> None:
         """Give ``message`` what the host's time follows: the fake clock, and the local time
         zone when a check has moved it since the last request."""
@@ -670,6 +669,7 @@ class _Host:
         if name != self.zone:
             message["zone"] = self.zone = name
 
+    # watching
     def new_handle(self) -> int:
         return next(self._handles)
 
