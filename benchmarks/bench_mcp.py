@@ -38,9 +38,10 @@ from typing import Any
 
 import httpx2
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.streamable_http import MCP_SESSION_ID_HEADER
 
 from examples.counter_server import build_server
-from mcp_sessions import PersistentSessions, session_id_of
+from mcp_sessions import PersistentSessions
 from reference_stores.memory import InMemorySessionStore
 
 from .harness import Case
@@ -95,7 +96,10 @@ def plain_sdk_server(round_trips: RoundTrips | None = None) -> MCPServer[Any]:
     @mcp.tool()
     async def increment(ctx: Context, by: int = 1) -> int:
         """Add ``by`` to this session's counter and return the new value."""
-        session_id = session_id_of(ctx)
+        # The SDK's own sessions: its transport already matched the header to one.
+        request = ctx.request_context.request
+        assert request is not None
+        session_id = str(request.headers[MCP_SESSION_ID_HEADER])
         if round_trips is not None:
             await round_trips(session_id)
         counts[session_id] = counts.get(session_id, 0) + by

@@ -32,8 +32,9 @@ except ImportError as error:  # pragma: no cover - depends on the environment
 
 from ._eras import HandshakeSessionRequiredError
 from ._manager import DEFAULT_REFRESH_INTERVAL, StoreBackedSessionManager
+from ._persistent import PersistentSessions
 from ._purge import DEFAULT_PURGE_INTERVAL
-from ._record import APP_KEY, RECORD_FORMAT, RESTORE_KEY, RestoreRecord
+from ._record import APP_KEY, MAX_RESTORE_RECORD_BYTES, RECORD_FORMAT, RESTORE_KEY, RestoreRecord
 from ._sdk_check import (
     TESTED_SDK_VERSIONS,
     SDKCompatibilityError,
@@ -42,13 +43,15 @@ from ._sdk_check import (
 )
 from ._sessions import (
     DEFAULT_MODIFY_ATTEMPTS,
-    PersistentSessions,
     SessionNotStoredError,
+    SessionStateTooLargeError,
     TooManyConflictsError,
     session_id_of,
 )
+from ._state_size import DEFAULT_MAX_STATE_BYTES
 from .handles import (
     HandleBusyError,
+    HandleStateTooLargeError,
     RevisionsUnsupportedError,
     StateHandleError,
     StateHandles,
@@ -58,19 +61,23 @@ from .handles import (
 
 __all__ = [
     "APP_KEY",
+    "DEFAULT_MAX_STATE_BYTES",
     "DEFAULT_MODIFY_ATTEMPTS",
     "DEFAULT_PURGE_INTERVAL",
     "DEFAULT_REFRESH_INTERVAL",
+    "MAX_RESTORE_RECORD_BYTES",
     "RECORD_FORMAT",
     "RESTORE_KEY",
     "TESTED_SDK_VERSIONS",
     "HandleBusyError",
+    "HandleStateTooLargeError",
     "HandshakeSessionRequiredError",
     "PersistentSessions",
     "RestoreRecord",
     "RevisionsUnsupportedError",
     "SDKCompatibilityError",
     "SessionNotStoredError",
+    "SessionStateTooLargeError",
     "StateHandleError",
     "StateHandles",
     "StoreBackedSessionManager",

@@ -21,11 +21,11 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from ._sessions import PersistentSessionsBase
+
 if TYPE_CHECKING:
     from fastmcp import FastMCP
     from fastmcp.server.http import StarletteWithLifespan
-
-    from ._sessions import PersistentSessions
 
 __all__ = ["TESTED_FASTMCP_VERSIONS", "build_fastmcp_app"]
 
@@ -54,7 +54,7 @@ def _import_fastmcp() -> Any:
 
 
 def build_fastmcp_app(
-    sessions: PersistentSessions,
+    sessions: PersistentSessionsBase,
     server: FastMCP[Any],
     *,
     path: str | None,

@@ -39,7 +39,13 @@ from mcp.server.transport_security import (
 from mcp.shared.exceptions import MCPError
 from mcp.shared.jsonrpc_dispatcher import JSONRPCDispatcher
 from mcp.shared.transport_context import TransportContext
-from mcp_types import INTERNAL_ERROR, ErrorData, InitializeRequestParams, JSONRPCError
+from mcp_types import (
+    INTERNAL_ERROR,
+    INVALID_PARAMS,
+    ErrorData,
+    InitializeRequestParams,
+    JSONRPCError,
+)
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, LATEST_HANDSHAKE_VERSION
 from pydantic import BaseModel
 from starlette.datastructures import Headers
@@ -51,18 +57,26 @@ from reference_stores.errors import InvalidSessionIdError
 from reference_stores.interface import SessionData, SessionStore
 from reference_stores.validation import validate_session_id
 
+from ._log_ids import hide_sdk_session_ids, log_id
 from ._purge import (
     DEFAULT_PURGE_INTERVAL,
     purge_expired_periodically,
     purger_of,
     resolve_purge_interval,
 )
-from ._record import APP_KEY, RESTORE_KEY, RestoreRecord
+from ._record import (
+    APP_KEY,
+    MAX_RESTORE_RECORD_BYTES,
+    RESTORE_KEY,
+    RestoreRecord,
+    kept_client_params,
+)
 from ._sdk_check import SDKCompatibilityError, check_sdk_compatibility
 
 __all__ = [
     "DEFAULT_REFRESH_INTERVAL",
     "StoreBackedSessionManager",
+    "checked_session_id",
     "resolve_read_ahead",
     "resolve_refresh_interval",
     "take_request_read",
@@ -81,26 +95,35 @@ _OPENING_SESSION: ContextVar[tuple[StoreBackedSessionManager, str] | None] = Con
 )
 
 
-class _RequestRead:
-    """What the per-request check read: the session as stored when the request arrived.
+class _CheckedRequest:
+    """A request that passed the owner and existence checks: its session, and what the check read.
 
-    Shared by every copy of the request's context, and spent by its first taker.
+    Set by the manager only once both checks passed, and shared by every copy of
+    the request's context: the session id a tool acts on comes from here, never
+    from a header. ``session`` is the session as stored when the request
+    arrived (None when the check did not read it), spent by its first taker.
     """
 
-    __slots__ = ("session", "session_id", "spent", "store")
+    __slots__ = ("session", "session_id", "store")
 
-    def __init__(self, store: SessionStore, session_id: str, session: SessionData) -> None:
+    def __init__(self, store: SessionStore, session_id: str, session: SessionData | None) -> None:
         self.store = store
         self.session_id = session_id
         self.session = session
-        self.spent = False
 
 
-# Set while the manager serves a POST for a session it holds: the tools' first
-# conditional write (modify_session_data) starts from it instead of reading again.
-_REQUEST_READ: ContextVar[_RequestRead | None] = ContextVar(
-    "mcp_sessions_request_read", default=None
+# Set while the manager serves a request of a session it checked; unset for any other
+# request, a 2026-07-28 one above all, whatever headers it carries.
+_CHECKED_REQUEST: ContextVar[_CheckedRequest | None] = ContextVar(
+    "mcp_sessions_checked_request", default=None
 )
+
+
+def checked_session_id() -> str | None:
+    """The session the current request belongs to, once the manager checked its owner and
+    that the store has it; None for any other request (no session, 2026-07-28, refused)."""
+    checked = _CHECKED_REQUEST.get()
+    return None if checked is None else checked.session_id
 
 
 def take_request_read(store: SessionStore, session_id: str) -> SessionData | None:
@@ -109,11 +132,11 @@ def take_request_read(store: SessionStore, session_id: str) -> SessionData | Non
     Only a write conditional on its revision may use it: the store then proves it
     is still current. None outside such a request, or once taken.
     """
-    read = _REQUEST_READ.get()
-    if read is None or read.spent or read.store is not store or read.session_id != session_id:
+    checked = _CHECKED_REQUEST.get()
+    if checked is None or checked.store is not store or checked.session_id != session_id:
         return None
-    read.spent = True
-    return read.session
+    session, checked.session = checked.session, None
+    return session
 
 
 def resolve_read_ahead(read_ahead: bool) -> bool:
@@ -223,6 +246,7 @@ class StoreBackedSessionManager(StreamableHTTPSessionManager):
         # Sessions being restored -> set when done; other requests for them wait.
         self._restoring: dict[str, anyio.Event] = {}
         install_handshake_recorder(app)
+        hide_sdk_session_ids()
 
     @asynccontextmanager
     async def run(self) -> AsyncIterator[None]:
@@ -248,8 +272,8 @@ class StoreBackedSessionManager(StreamableHTTPSessionManager):
         if refusal is not None:
             await refusal(scope, receive, send)
             return
-        # This request's own read, never one left in the context by an earlier request.
-        token = _REQUEST_READ.set(None)
+        # Set below only once this request's checks pass: never left by an earlier request.
+        token = _CHECKED_REQUEST.set(None)
         try:
             if not await self._prepare_session(session_id, _requestor(scope), scope, receive, send):
                 return
@@ -261,7 +285,7 @@ class StoreBackedSessionManager(StreamableHTTPSessionManager):
             else:
                 await super()._handle_stateful_request(scope, receive, send)
         finally:
-            _REQUEST_READ.reset(token)
+            _CHECKED_REQUEST.reset(token)
 
     async def _prepare_session(
         self,
@@ -271,7 +295,12 @@ class StoreBackedSessionManager(StreamableHTTPSessionManager):
         receive: Receive,
         send: Send,
     ) -> bool:
-        """Restore or refresh the session; False when this already answered the request."""
+        """Restore or refresh the session; False when this already answered the request.
+
+        The request's session counts as checked (``checked_session_id``) only where
+        both its owner and its presence in the store were confirmed; everywhere
+        else the SDK answers its own 404 and no tool runs.
+        """
         transport = self._server_instances.get(session_id)
         if transport is not None and _is_ending(transport):
             # Its idle timeout fired and it is winding down: the store still has
@@ -300,7 +329,7 @@ class StoreBackedSessionManager(StreamableHTTPSessionManager):
         try:
             stored = await self.store.get_session(session_id)
         except Exception:
-            logger.exception("Could not read session %s from the store", session_id[:64])
+            logger.exception("Could not read session %s from the store", log_id(session_id))
             await _store_unavailable(scope, receive, send)
             return False
         if stored is None:
@@ -311,9 +340,12 @@ class StoreBackedSessionManager(StreamableHTTPSessionManager):
         if record.owner != requestor:
             logger.warning(
                 "Not restoring session %s: credential does not match the one that created it",
-                session_id[:64],
+                log_id(session_id),
             )
             return True
+        # Owner and store both confirmed: whichever request ends up restoring the
+        # session, this one is served by it (or answered 404 if that fails).
+        _CHECKED_REQUEST.set(_CheckedRequest(self.store, session_id, None))
         at_limit = False
         async with self._session_creation_lock:
             if session_id in self._server_instances:
@@ -327,7 +359,7 @@ class StoreBackedSessionManager(StreamableHTTPSessionManager):
         if at_limit:
             logger.warning(
                 "Not restoring session %s: %s sessions are already open",
-                session_id[:64],
+                log_id(session_id),
                 self.max_sessions,
             )
             await _json_error("Too many open sessions", 503)(scope, receive, send)
@@ -359,7 +391,7 @@ class StoreBackedSessionManager(StreamableHTTPSessionManager):
         finally:
             del self._restoring[session_id]
             restored.set()
-        logger.info("Restored session %s from the store", session_id[:64])
+        logger.info("Restored session %s from the store", log_id(session_id))
         self._refreshed_at[session_id] = -math.inf
         await self._touch(session_id)
         return True
@@ -397,9 +429,9 @@ class StoreBackedSessionManager(StreamableHTTPSessionManager):
                         lifespan_state=self._lifespan_state,
                     )
                 if idle_scope.cancelled_caught:
-                    logger.info("Restored session %s idle timeout", session_id[:64])
+                    logger.info("Restored session %s idle timeout", log_id(session_id))
             except Exception:
-                logger.exception("Restored session %s crashed", session_id[:64])
+                logger.exception("Restored session %s crashed", log_id(session_id))
             finally:
                 # As for any session: this process forgets it, the store keeps it.
                 await self._discard_session(session_id, transport)
@@ -439,7 +471,7 @@ class StoreBackedSessionManager(StreamableHTTPSessionManager):
             else:
                 alive = await self.store.session_exists(session_id)
         except Exception:
-            logger.exception("Could not check session %s in the store", session_id[:64])
+            logger.exception("Could not check session %s in the store", log_id(session_id))
             if due and last is not None and session_id in self._refreshed_at:
                 self._refreshed_at[session_id] = last  # the next request refreshes instead
             await _store_unavailable(scope, receive, send)
@@ -447,11 +479,11 @@ class StoreBackedSessionManager(StreamableHTTPSessionManager):
         if not alive:
             logger.info(
                 "Session %s is no longer in the store (expired or deleted): ending it",
-                session_id[:64],
+                log_id(session_id),
             )
             await self._discard_session(session_id, transport)
-        elif stored is not None:
-            _REQUEST_READ.set(_RequestRead(self.store, session_id, stored))
+        else:
+            _CHECKED_REQUEST.set(_CheckedRequest(self.store, session_id, stored))
         return True
 
     async def _touch(self, session_id: str) -> None:
@@ -459,7 +491,7 @@ class StoreBackedSessionManager(StreamableHTTPSessionManager):
             await self.store.update_session(session_id, {})
         except Exception:
             logger.warning(
-                "Could not refresh session %s in the store", session_id[:64], exc_info=True
+                "Could not refresh session %s in the store", log_id(session_id), exc_info=True
             )
             return
         if session_id in self._refreshed_at:
@@ -480,14 +512,14 @@ class StoreBackedSessionManager(StreamableHTTPSessionManager):
                     alive = await self.store.session_exists(session_id)
                 except Exception:
                     logger.warning(
-                        "Could not check session %s in the store", session_id[:64], exc_info=True
+                        "Could not check session %s in the store", log_id(session_id), exc_info=True
                     )
                     continue
                 transport = self._server_instances.get(session_id)
                 if not alive and transport is not None:
                     logger.info(
                         "Session %s is no longer in the store (expired or deleted): ending it",
-                        session_id[:64],
+                        log_id(session_id),
                     )
                     await self._discard_session(session_id, transport)  # ends this stream
                     return
@@ -513,7 +545,9 @@ class StoreBackedSessionManager(StreamableHTTPSessionManager):
                 try:
                     await self.store.delete_session(session_id)
                 except Exception:
-                    logger.exception("Could not delete session %s from the store", session_id[:64])
+                    logger.exception(
+                        "Could not delete session %s from the store", log_id(session_id)
+                    )
                     replaced = True
                     await _store_unavailable(scope, receive, send)
                     return
@@ -553,13 +587,39 @@ class StoreBackedSessionManager(StreamableHTTPSessionManager):
         self._refreshed_at.pop(session_id, None)
         await super()._discard_session(session_id, transport)
 
+    def _handshake_to_record(
+        self, session_id: str, params: Mapping[str, Any] | None
+    ) -> InitializeRequestParams | None:
+        """What the opening ``initialize`` will record, checked against the cap before it runs.
+
+        None when there is nothing to record: a repeated initialize, or parameters
+        the SDK itself refuses. Over ``MAX_RESTORE_RECORD_BYTES``: an ``MCPError``,
+        so the SDK never initializes the session and nothing is stored.
+        """
+        if session_id in self._refreshed_at:
+            return None  # recorded already (a repeated initialize)
+        client_params = kept_client_params(params)
+        if client_params is None:
+            return None
+        size = RestoreRecord(
+            protocol_version=LATEST_HANDSHAKE_VERSION,
+            client_params=client_params,
+            owner=self._session_owners.get(session_id),
+        ).size()
+        if size > MAX_RESTORE_RECORD_BYTES:
+            raise MCPError(
+                code=INVALID_PARAMS,
+                message=(
+                    f"initialize: the client's capabilities and clientInfo take {size:,} bytes; "
+                    f"this server keeps at most {MAX_RESTORE_RECORD_BYTES:,} for a session"
+                ),
+            )
+        return client_params
+
     async def _record_handshake(
-        self, session_id: str, params: Mapping[str, Any] | None, result: HandlerResult
+        self, session_id: str, client_params: InitializeRequestParams, result: HandlerResult
     ) -> None:
         """Store what a restored session needs, as the opening ``initialize`` succeeds."""
-        if session_id in self._refreshed_at:
-            return  # recorded already (a repeated initialize)
-        client_params = InitializeRequestParams.model_validate(params or {}, by_name=False)
         record = RestoreRecord(
             protocol_version=_negotiated_version(client_params, result),
             client_params=client_params,
@@ -570,7 +630,7 @@ class StoreBackedSessionManager(StreamableHTTPSessionManager):
                 session_id, {RESTORE_KEY: record.to_json(), APP_KEY: {}}
             )
         except Exception as error:
-            logger.exception("Could not record new session %s in the store", session_id[:64])
+            logger.exception("Could not record new session %s in the store", log_id(session_id))
             raise MCPError(
                 code=INTERNAL_ERROR,
                 message="Session store unavailable: cannot open a session that survives restarts",
@@ -588,12 +648,14 @@ class _HandshakeRecorder:
     async def __call__(
         self, ctx: ServerRequestContext[Any, Any], call_next: CallNext
     ) -> HandlerResult:
+        opening = _OPENING_SESSION.get()
+        if ctx.method != "initialize" or ctx.request_id is None or opening is None:
+            return await call_next(ctx)
+        manager, session_id = opening
+        client_params = manager._handshake_to_record(session_id, ctx.params)
         result = await call_next(ctx)
-        if ctx.method == "initialize" and ctx.request_id is not None:
-            opening = _OPENING_SESSION.get()
-            if opening is not None:
-                manager, session_id = opening
-                await manager._record_handshake(session_id, ctx.params, result)
+        if client_params is not None:
+            await manager._record_handshake(session_id, client_params, result)
         return result
 
 

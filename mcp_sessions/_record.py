@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -11,7 +12,16 @@ from mcp.server.auth.middleware.bearer_auth import AuthorizationContext
 from mcp_types import InitializeRequestParams
 from pydantic import ValidationError
 
-__all__ = ["APP_KEY", "RECORD_FORMAT", "RESTORE_KEY", "RestoreRecord"]
+from ._log_ids import log_id
+
+__all__ = [
+    "APP_KEY",
+    "MAX_RESTORE_RECORD_BYTES",
+    "RECORD_FORMAT",
+    "RESTORE_KEY",
+    "RestoreRecord",
+    "kept_client_params",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +34,27 @@ APP_KEY = "app"
 RECORD_FORMAT = 1
 """Version of the layout under ``data["mcp"]``; a record of another version is not restored."""
 
+MAX_RESTORE_RECORD_BYTES = 16 * 1024
+"""Largest record ``data["mcp"]`` may hold, in bytes of JSON: an ``initialize`` whose kept
+parameters would make it larger is refused (JSON-RPC ``-32602``) and nothing is stored."""
+
 _OWNER_KEYS = ("client_id", "issuer", "subject")
+
+
+def kept_client_params(params: Mapping[str, Any] | None) -> InitializeRequestParams | None:
+    """What restoration keeps of an ``initialize``'s parameters; None when they do not parse.
+
+    The protocol version, the capabilities and the client's description; not the
+    request's ``_meta`` nor the client's icons, which a restored session never uses
+    and which a client could make as large as the request body allows.
+    """
+    try:
+        parsed = InitializeRequestParams.model_validate(params or {}, by_name=False)
+    except ValidationError:
+        return None  # the SDK answers the initialize with its own error
+    return parsed.model_copy(
+        update={"meta": None, "client_info": parsed.client_info.model_copy(update={"icons": None})}
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +65,11 @@ class RestoreRecord:
     client_params: InitializeRequestParams
     owner: AuthorizationContext | None
     """The credential that opened the session (the SDK's own identity triple); None without auth."""
+
+    def size(self) -> int:
+        """Bytes of the record as compact JSON, as the cap counts them."""
+        text = json.dumps(self.to_json(), ensure_ascii=False, separators=(",", ":"))
+        return len(text.encode("utf-8", "surrogatepass"))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -54,7 +89,7 @@ class RestoreRecord:
             logger.warning(
                 "Session %s is in the store but has no %r record (not opened through "
                 "this integration): not restored",
-                session_id[:64],
+                log_id(session_id),
                 RESTORE_KEY,
             )
             return None
@@ -69,7 +104,7 @@ class RestoreRecord:
         except (KeyError, TypeError, ValueError, ValidationError) as error:
             logger.warning(
                 "Session %s has an unreadable %r record (%s): not restored",
-                session_id[:64],
+                log_id(session_id),
                 RESTORE_KEY,
                 error,
             )

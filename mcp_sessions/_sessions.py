@@ -6,7 +6,7 @@ import inspect
 import random
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import Any, Protocol
 
 import anyio
 from mcp.server.auth.middleware.auth_context import AuthContextMiddleware
@@ -21,7 +21,8 @@ from mcp.server.auth.settings import AuthSettings
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.server import Server
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.streamable_http import MCP_SESSION_ID_HEADER, EventStore
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.streamable_http import EventStore
 from mcp.server.streamable_http_manager import (
     DEFAULT_MAX_SESSIONS,
     DEFAULT_SESSION_IDLE_TIMEOUT,
@@ -37,24 +38,24 @@ from reference_stores.errors import RevisionConflictError
 from reference_stores.interface import SessionData, SessionStore
 
 from ._eras import HandshakeSessionRequiredError
+from ._log_ids import log_id
 from ._manager import (
     StoreBackedSessionManager,
+    checked_session_id,
     resolve_read_ahead,
     resolve_refresh_interval,
     take_request_read,
 )
 from ._purge import DEFAULT_PURGE_INTERVAL, resolve_purge_interval
 from ._record import APP_KEY
+from ._state_size import DEFAULT_MAX_STATE_BYTES, resolve_max_state_bytes, state_size_problem
 from .handles import RevisionsUnsupportedError
-
-if TYPE_CHECKING:
-    from fastmcp import FastMCP
-    from fastmcp.server.http import StarletteWithLifespan
 
 __all__ = [
     "DEFAULT_MODIFY_ATTEMPTS",
-    "PersistentSessions",
+    "PersistentSessionsBase",
     "SessionNotStoredError",
+    "SessionStateTooLargeError",
     "TooManyConflictsError",
     "session_id_of",
 ]
@@ -84,6 +85,13 @@ class SessionNotStoredError(LookupError):
     """The session has no stored state to update: expired, deleted, or never recorded."""
 
 
+class SessionStateTooLargeError(ToolError, ValueError):
+    """The tools' new state is over ``max_state_bytes``; nothing was written.
+
+    A ``ToolError``, so the tool call returns this message as a tool error.
+    """
+
+
 class TooManyConflictsError(RevisionConflictError):
     """Every attempt of ``modify_session_data`` met a concurrent write; nothing was changed."""
 
@@ -95,47 +103,28 @@ class TooManyConflictsError(RevisionConflictError):
 def session_id_of(ctx: AnyContext) -> str:
     """The id of the stateful session a tool call belongs to.
 
-    Raises ``HandshakeSessionRequiredError`` (a ``ToolError`` and a ``LookupError``)
-    for a request without one, such as any request of the 2026-07-28 protocol.
+    The id comes with the request, from the session manager, once it checked
+    that the caller owns the session and that the store still has it; no
+    header is read here. Raises ``HandshakeSessionRequiredError`` (a
+    ``ToolError`` and a ``LookupError``) for any other request: one without a
+    session, one the manager did not serve, and every request of the
+    2026-07-28 protocol, whatever headers it carries.
     """
-    if isinstance(ctx, ServerRequestContext):
-        request_context: Any = ctx
-    else:  # MCPServer's Context, FastMCP's Context (None outside a request)
-        request_context = ctx.request_context
-    headers = getattr(getattr(request_context, "request", None), "headers", None)
-    session_id = headers.get(MCP_SESSION_ID_HEADER) if headers is not None else None
-    if not session_id:
+    session_id = checked_session_id()
+    if session_id is None:
+        if isinstance(ctx, ServerRequestContext):
+            request_context: Any = ctx
+        else:  # MCPServer's Context, FastMCP's Context (None outside a request)
+            request_context = ctx.request_context
         raise HandshakeSessionRequiredError(getattr(request_context, "protocol_version", None))
-    return str(session_id)
+    return session_id
 
 
-class PersistentSessions:
-    """Sessions of an MCP server kept in ``store``, so they survive restarts; and the tools' state.
+class PersistentSessionsBase:
+    """:class:`PersistentSessions` with the official SDK alone: the state helpers and the SDK's app.
 
-    Build the ASGI app with :meth:`streamable_http_app` (instead of the
-    server's own ``streamable_http_app()``, which cannot take a store), or
-    :meth:`fastmcp_http_app` for a FastMCP server. Tools change their
-    per-session state atomically with :meth:`modify_session_data`, or read it
-    with :meth:`get_session_data` and replace it with
-    :meth:`update_session_data` (last writer wins); it lives in the same
-    stored session (``data["app"]``), apart from what restoration keeps
-    (``data["mcp"]``).
-
-    ``refresh_interval``: a session's TTL is refreshed by its requests at most
-    once per this many seconds (default: a tenth of ``store.ttl_seconds``, at
-    most 60 s). A session thus lives while it gets a request at least every
-    ``ttl_seconds - refresh_interval`` seconds.
-
-    ``purge_interval``: while the app runs, a store with ``purge_expired()``
-    gets it called every this many seconds (default 300); None switches it off.
-
-    ``read_ahead``: every request first checks that the store still has its
-    session. For a POST the check reads the whole session (``get_session``), and
-    the request's first :meth:`modify_session_data` starts from that read: a
-    tool call that changes the state costs 2 store calls. False makes the check
-    ``session_exists``, which does not carry the session's data: for sessions
-    so large that reading them on every request costs more than the extra read
-    in each :meth:`modify_session_data` (3 store calls).
+    The session layer the framework adapters build on (FastMCP's, in
+    ``_fastmcp``); users build :class:`PersistentSessions`, which adds them.
     """
 
     def __init__(
@@ -145,8 +134,10 @@ class PersistentSessions:
         refresh_interval: float | None = None,
         purge_interval: float | None = DEFAULT_PURGE_INTERVAL,
         read_ahead: bool = True,
+        max_state_bytes: int | None = DEFAULT_MAX_STATE_BYTES,
     ) -> None:
         self.store = store
+        self.max_state_bytes = resolve_max_state_bytes(max_state_bytes)
         self.refresh_interval = resolve_refresh_interval(store, refresh_interval)
         self.purge_interval = resolve_purge_interval(purge_interval)
         self.read_ahead = resolve_read_ahead(read_ahead)
@@ -194,10 +185,12 @@ class PersistentSessions:
         if not isinstance(data, Mapping):
             raise TypeError(f"session data must be a mapping, not {type(data).__name__}")
         session_id = session_id_of(ctx)
+        written = dict(data)
+        self._check_size(written)
         stored = await self.store.get_session(session_id)
         if stored is None:
             raise _not_stored(session_id)
-        await self.store.update_session(session_id, {"data": {**stored.data, APP_KEY: dict(data)}})
+        await self.store.update_session(session_id, {"data": {**stored.data, APP_KEY: written}})
 
     async def modify_session_data(
         self,
@@ -282,7 +275,7 @@ class PersistentSessions:
             if stored.revision is None:
                 raise RevisionsUnsupportedError(
                     f"{type(self.store).__name__} says it keeps revisions, but returned "
-                    f"session {session_id[:64]!r} without one"
+                    f"session {log_id(session_id)} without one"
                 )
             state = stored.data.get(APP_KEY)
             new_state = fn(state if isinstance(state, dict) else {})
@@ -298,6 +291,7 @@ class PersistentSessions:
                     f"fn must return the new state as a mapping, not {type(new_state).__name__}"
                 )
             written = dict(new_state)
+            self._check_size(written)
             try:
                 await conditional_update(  # type: ignore[call-arg]
                     session_id,
@@ -311,7 +305,7 @@ class PersistentSessions:
                     continue  # a write landed since the request's read: read again, at once
                 if attempt == attempts:
                     raise TooManyConflictsError(
-                        f"session {session_id[:64]!r}: every one of {attempts} attempts met a "
+                        f"session {log_id(session_id)}: every one of {attempts} attempts met a "
                         f"concurrent write (now at revision {conflict.current_revision}); "
                         f"nothing was changed",
                         conflict.current_revision,
@@ -324,48 +318,10 @@ class PersistentSessions:
                 continue
             return written
 
-    def fastmcp_http_app(
-        self,
-        server: FastMCP[Any],
-        *,
-        path: str | None = None,
-        middleware: list[Any] | None = None,
-        json_response: bool | None = None,
-        event_store: EventStore | None = None,
-        retry_interval: int | None = None,
-        host_origin_protection: bool | Literal["auto"] | None = None,
-        allowed_hosts: list[str] | None = None,
-        allowed_origins: list[str] | None = None,
-        session_idle_timeout: float | Literal["auto"] | None = None,
-        max_sessions: int | None = DEFAULT_MAX_SESSIONS,
-        lifespan: Callable[[Starlette], AbstractAsyncContextManager[None]] | None = None,
-    ) -> StarletteWithLifespan:
-        """A FastMCP server's streamable-HTTP app, as ``server.http_app()`` builds it, sessions in the store.
-
-        Needs the ``[fastmcp]`` extra (FastMCP 4.1). Same options and defaults
-        as ``FastMCP.http_app()`` (no stateless mode, no SSE transport); its
-        auth, routes and middleware are FastMCP's own. ``max_sessions`` and
-        ``lifespan`` as for :meth:`streamable_http_app`. The session manager
-        is created when the app starts (as FastMCP does), and is then
-        :attr:`session_manager`.
-        """
-        from ._fastmcp import build_fastmcp_app
-
-        return build_fastmcp_app(
-            self,
-            server,
-            path=path,
-            middleware=middleware,
-            json_response=json_response,
-            event_store=event_store,
-            retry_interval=retry_interval,
-            host_origin_protection=host_origin_protection,
-            allowed_hosts=allowed_hosts,
-            allowed_origins=allowed_origins,
-            session_idle_timeout=session_idle_timeout,
-            max_sessions=max_sessions,
-            lifespan=lifespan,
-        )
+    def _check_size(self, state: dict[str, Any]) -> None:
+        problem = state_size_problem(state, self.max_state_bytes)
+        if problem is not None:
+            raise SessionStateTooLargeError(f"{problem} (max_state_bytes): nothing was changed")
 
     def streamable_http_app(
         self,
@@ -505,5 +461,5 @@ class _Turn:
 
 def _not_stored(session_id: str) -> SessionNotStoredError:
     return SessionNotStoredError(
-        f"session {session_id[:64]!r} is not in the store (expired, deleted or never recorded)"
+        f"session {log_id(session_id)} is not in the store (expired, deleted or never recorded)"
     )

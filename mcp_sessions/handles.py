@@ -32,11 +32,14 @@ from mcp.server.request_state import authenticated_principal
 from reference_stores.errors import RevisionConflictError, SessionExistsError
 from reference_stores.interface import RevisionedSessionStore, SessionData, SessionStore
 
+from ._log_ids import log_id
 from ._manager import resolve_refresh_interval
+from ._state_size import DEFAULT_MAX_STATE_BYTES, resolve_max_state_bytes, state_size_problem
 
 __all__ = [
     "HANDLE_KEY",
     "HandleBusyError",
+    "HandleStateTooLargeError",
     "RevisionsUnsupportedError",
     "StateHandleError",
     "StateHandles",
@@ -86,6 +89,10 @@ class UnknownHandleError(StateHandleError):
     """
 
 
+class HandleStateTooLargeError(StateHandleError, ValueError):
+    """The handle's new state is over ``max_state_bytes``; nothing was written."""
+
+
 class HandleBusyError(StateHandleError):
     """``modify`` lost the race for the handle's revision more times than it may retry."""
 
@@ -127,6 +134,9 @@ class StateHandles:
     - Use keeps a handle alive: the store's TTL restarts on every write, and
       a read refreshes it at most once per ``refresh_interval`` per handle and
       process (default a tenth of ``store.ttl_seconds``, at most 60 s).
+    - A state over ``max_state_bytes`` (compact UTF-8 JSON, default 1 MiB;
+      None: no cap) is refused by :meth:`create` and :meth:`modify` with
+      :class:`HandleStateTooLargeError`, and nothing is written.
 
     The store holds a handle under a digest of it (``basket:<sha256>``), not
     the handle itself: whoever can read the store cannot use what is in it.
@@ -144,6 +154,7 @@ class StateHandles:
         max_attempts: int = 20,
         backoff_base: float = 0.005,
         backoff_cap: float = 0.25,
+        max_state_bytes: int | None = DEFAULT_MAX_STATE_BYTES,
     ) -> None:
         if not isinstance(name, str) or not _NAME.match(name) or len(name) > _MAX_NAME_LENGTH:
             raise ValueError(
@@ -178,6 +189,7 @@ class StateHandles:
         self.max_attempts = max_attempts
         self.backoff_base = float(backoff_base)
         self.backoff_cap = float(backoff_cap)
+        self.max_state_bytes = resolve_max_state_bytes(max_state_bytes)
         # The clock of refresh intervals (never the store's); a test may swap it.
         self.monotonic: Callable[[], float] = time.monotonic
         # Handle keys -> monotonic time of their last TTL refresh by this process,
@@ -193,7 +205,7 @@ class StateHandles:
         if not isinstance(state, Mapping):
             raise TypeError(f"handle state must be a mapping, not {type(state).__name__}")
         record = {"format": _FORMAT, "kind": self.name, "owner": self._principal(ctx)}
-        data = {HANDLE_KEY: record, "state": dict(state)}
+        data = {HANDLE_KEY: record, "state": self._sized(dict(state))}
         while True:
             handle = self.prefix + secrets.token_urlsafe(self.entropy_bytes)
             key = self.store_key(handle)
@@ -244,7 +256,7 @@ class StateHandles:
                     f"the change must return the new state as a mapping, "
                     f"not {type(new_state).__name__}"
                 )
-            new_state = dict(new_state)
+            new_state = self._sized(dict(new_state))
             try:
                 await store.update_session(
                     found.key,
@@ -303,28 +315,43 @@ class StateHandles:
     def _unknown(self) -> UnknownHandleError:
         return UnknownHandleError(self.unknown_message)
 
+    def _sized(self, state: dict[str, Any]) -> dict[str, Any]:
+        problem = state_size_problem(state, self.max_state_bytes)
+        if problem is not None:
+            raise HandleStateTooLargeError(f"{self.name}_id: {problem}; nothing was changed")
+        return state
+
+    def _refused(self, handle: object) -> UnknownHandleError:
+        """The one answer, and the one log record, for a handle that cannot be used.
+
+        Unknown, malformed, expired, closed and foreign handles all come here, so
+        neither the caller nor the work done tells them apart; the log names the
+        handle by its digest only.
+        """
+        shown = log_id(handle) if isinstance(handle, str) else type(handle).__name__
+        logger.debug(
+            "A %s handle %s cannot be used (unknown, expired, closed or foreign)", self.name, shown
+        )
+        return self._unknown()
+
     async def _load(self, ctx: AnyContext, handle: object) -> _Handle:
         if not self.is_well_formed(handle):
-            raise self._unknown()
+            raise self._refused(handle)
         assert isinstance(handle, str)
         key = self.store_key(handle)
         stored: SessionData | None = await self.store.get_session(key)
-        if stored is None:
-            self._refreshed_at.pop(key, None)
-            raise self._unknown()
-        record = stored.data.get(HANDLE_KEY)
-        state = stored.data.get("state")
+        record = None if stored is None else stored.data.get(HANDLE_KEY)
+        state = None if stored is None else stored.data.get("state")
         if (
-            not isinstance(record, dict)
+            stored is None
+            or not isinstance(record, dict)
             or record.get("format") != _FORMAT
             or record.get("kind") != self.name
             or not isinstance(state, dict)
+            or record.get("owner") != self._principal(ctx)
         ):
-            raise self._unknown()
-        if record.get("owner") != self._principal(ctx):
-            # Logged for the operator only; the caller sees what an unknown handle gives.
-            logger.info("A %s handle was used by a principal other than its owner", self.name)
-            raise self._unknown()
+            self._refreshed_at.pop(key, None)
+            raise self._refused(handle)
         return _Handle(key, state, getattr(stored, "revision", None), stored.data)
 
     def _revisioned_store(self) -> RevisionedSessionStore:
