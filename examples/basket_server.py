@@ -18,13 +18,14 @@ import argparse
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
-from typing import Any, TypedDict
+from typing import Annotated, Any, TypedDict
 
 import uvicorn
 from mcp.server.auth.provider import TokenVerifier
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import Field
 from starlette.applications import Starlette
 
 from examples import counter_server
@@ -32,6 +33,10 @@ from mcp_sessions import DEFAULT_PURGE_INTERVAL, PersistentSessions, StateHandle
 from reference_stores import SessionStore
 
 MAX_ITEMS = 1000
+MAX_ITEM_LENGTH = 200
+"""Characters in one item: with ``MAX_ITEMS`` a basket stays under 1 MiB of JSON, the handles' cap."""
+
+Item = Annotated[str, Field(min_length=1, max_length=MAX_ITEM_LENGTH)]
 
 
 class BasketId(TypedDict):
@@ -56,7 +61,7 @@ def build_server(baskets: StateHandles, **options: Any) -> MCPServer[Any]:
         return {"basket_id": await baskets.create(ctx, {"items": []})}
 
     @mcp.tool()
-    async def add_item(ctx: Context, basket_id: str, item: str) -> Items:
+    async def add_item(ctx: Context, basket_id: str, item: Item) -> Items:
         """Add ``item`` to the basket; returns every item in it."""
 
         def add(state: dict[str, Any]) -> dict[str, Any]:

@@ -17,12 +17,14 @@ import logging
 import os
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import Annotated, Any
 
 import uvicorn
 from mcp.server.auth.provider import TokenVerifier
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import Field
 from starlette.applications import Starlette
 
 from mcp_sessions import DEFAULT_PURGE_INTERVAL, PersistentSessions
@@ -30,12 +32,35 @@ from reference_stores import SessionStore
 
 STORES = ("sqlite", "memory", "redis", "dynamodb", "postgres")
 
+MAX_SAFE_INTEGER = 2**53 - 1
+"""The largest integer every JSON client reads exactly (JavaScript's ``Number.MAX_SAFE_INTEGER``)."""
+
+Step = Annotated[
+    int,
+    Field(
+        strict=True,  # true is not 1, "2" is not 2
+        ge=-MAX_SAFE_INTEGER,
+        le=MAX_SAFE_INTEGER,
+        description=f"an integer from -{MAX_SAFE_INTEGER} to {MAX_SAFE_INTEGER}",
+    ),
+]
+"""What ``increment`` takes as ``by``: checked before the tool runs, with a clear error."""
+
 
 def add_to_count(by: int) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """The change ``increment`` makes to a session's state, applied atomically by the store."""
+    """The change ``increment`` makes to a session's state, applied atomically by the store.
+
+    A count that would leave the safe integer range is refused, and nothing changes.
+    """
 
     def change(state: dict[str, Any]) -> dict[str, Any]:
-        return {**state, "count": int(state.get("count", 0)) + by}
+        count = int(state.get("count", 0)) + by
+        if abs(count) > MAX_SAFE_INTEGER:
+            raise ToolError(
+                f"the count would be {count}, outside -{MAX_SAFE_INTEGER}..{MAX_SAFE_INTEGER} "
+                "(what every JSON client reads exactly): nothing was changed"
+            )
+        return {**state, "count": count}
 
     return change
 
@@ -45,7 +70,7 @@ def build_server(sessions: PersistentSessions, **options: Any) -> MCPServer[Any]
     mcp: MCPServer[Any] = MCPServer("counter", **options)
 
     @mcp.tool()
-    async def increment(ctx: Context, by: int = 1) -> int:
+    async def increment(ctx: Context, by: Step = 1) -> int:
         """Add ``by`` to this session's counter and return the new value."""
         state = await sessions.modify_session_data(ctx, add_to_count(by))
         return int(state["count"])

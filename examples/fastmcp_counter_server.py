@@ -19,7 +19,13 @@ import uvicorn
 from fastmcp import Context, FastMCP
 from starlette.applications import Starlette
 
-from examples.counter_server import add_to_count, argument_parser, make_store, store_lifespan
+from examples.counter_server import (
+    Step,
+    add_to_count,
+    argument_parser,
+    make_store,
+    store_lifespan,
+)
 from mcp_sessions import DEFAULT_PURGE_INTERVAL, PersistentSessions
 from reference_stores import SessionStore
 
@@ -29,7 +35,7 @@ def build_server(sessions: PersistentSessions) -> FastMCP[Any]:
     mcp: FastMCP[Any] = FastMCP("counter")
 
     @mcp.tool
-    async def increment(ctx: Context, by: int = 1) -> int:
+    async def increment(ctx: Context, by: Step = 1) -> int:
         """Add ``by`` to this session's counter and return the new value."""
         state = await sessions.modify_session_data(ctx, add_to_count(by))
         return int(state["count"])
