@@ -1,6 +1,6 @@
 // The kit's Node host: serves a JavaScript session store to the Python suite.
 //
-// Started by conformance/node_bridge/__init__.py as `node host.mjs` (or `RUNNER host.mjs`,
+// Started by conformance/node_bridge/host.py as `node host.mjs` (or `RUNNER host.mjs`,
 // e.g. `tsx host.mjs` for TypeScript). Plain Node 18+, no dependency.
 //
 // Protocol: one JSON object per line, both ways, on stdin/stdout. Requests carry an `id`;
