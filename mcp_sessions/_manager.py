@@ -698,6 +698,8 @@ def _json_error(message: str, status_code: int) -> Response:
         body.model_dump_json(by_alias=True, exclude_unset=True),
         status_code=status_code,
         media_type="application/json",
+        # Both 503s pass (a store back, a session closed): the request may be sent again.
+        headers={"Retry-After": "1"} if status_code == 503 else None,
     )
 
 
