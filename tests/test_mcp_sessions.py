@@ -446,6 +446,7 @@ def test_a_store_failure_is_an_error_never_a_404() -> None:
             response = await call_increment(http, URL, None, session_id)
             assert response.status_code == 503
             assert response.json()["error"]["message"] == "Session store unavailable"
+            assert response.headers["retry-after"] == "1"  # a retry may well succeed
             # A handshake that cannot be recorded fails: the session would not survive.
             initialize = {
                 "jsonrpc": "2.0",
