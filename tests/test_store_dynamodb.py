@@ -24,7 +24,12 @@ from revision_races import check_revision_semantics, race_conditional_writers
 from work_counts import WorkCounter, check_work_per_operation, work
 
 from conformance import SessionStoreContract
-from reference_stores import RevisionConflictError, SessionExistsError, SessionStoreError
+from reference_stores import (
+    RevisionConflictError,
+    SessionExistsError,
+    SessionStoreError,
+    dynamodb_codec,
+)
 from reference_stores import dynamodb as dynamodb_store
 from reference_stores.dynamodb import (
     DEFAULT_TABLE_NAME,
@@ -1215,7 +1220,7 @@ def test_each_operation_checks_data_once_and_never_walks_or_decodes_json(
     A write checks the data once (in C) and converts its copy to attribute values; a
     read converts attribute values back: no JSON either way at this nesting depth.
     """
-    counter = WorkCounter(monkeypatch, dynamodb_store)
+    counter = WorkCounter(monkeypatch, dynamodb_store, dynamodb_codec)
 
     async def scenario() -> None:
         async with backend.store(ttl_seconds=600) as store:

@@ -55,29 +55,37 @@ class _CountingDecoder:
 
 
 class WorkCounter:
-    """Patches ``store_module`` and ``validation`` to count a store's work."""
+    """Patches ``store_module``, the ``helper_modules`` it calls and ``validation`` to count a
+    store's work (a store whose codec is a module of its own names that module too)."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, store_module: ModuleType) -> None:
+    def __init__(
+        self,
+        monkeypatch: pytest.MonkeyPatch,
+        store_module: ModuleType,
+        *helper_modules: ModuleType,
+    ) -> None:
         self.counts: Counter[str] = Counter()
-        for name in _DECODERS:
-            if hasattr(store_module, name):
-                monkeypatch.setattr(
-                    store_module, name, self._counting(getattr(store_module, name), "loads")
-                )
+        modules = (store_module, *helper_modules)
+        for module in modules:
+            for name in _DECODERS:
+                if hasattr(module, name):
+                    monkeypatch.setattr(
+                        module, name, self._counting(getattr(module, name), "loads")
+                    )
         dump_json = self._counting(validation.dump_json, "dumps")
         monkeypatch.setattr(validation, "dump_json", dump_json)
-        if hasattr(store_module, "dump_json"):
-            monkeypatch.setattr(store_module, "dump_json", dump_json)
+        for module in modules:
+            if hasattr(module, "dump_json"):
+                monkeypatch.setattr(module, "dump_json", dump_json)
         monkeypatch.setattr(
             validation, "_fast_checked", self._counting(validation._fast_checked, "dumps")
         )
-        if getattr(store_module, "json", None) is json:
-            monkeypatch.setattr(store_module, "json", _CountingJSON(self.counts))
-        decoder = getattr(store_module, "_JSON_DECODER", None)
-        if decoder is not None:
-            monkeypatch.setattr(
-                store_module, "_JSON_DECODER", _CountingDecoder(decoder, self.counts)
-            )
+        for module in modules:
+            if getattr(module, "json", None) is json:
+                monkeypatch.setattr(module, "json", _CountingJSON(self.counts))
+            decoder = getattr(module, "_JSON_DECODER", None)
+            if decoder is not None:
+                monkeypatch.setattr(module, "_JSON_DECODER", _CountingDecoder(decoder, self.counts))
         monkeypatch.setattr(
             validation, "_copy_checked", self._counting(validation._copy_checked, "walks")
         )
