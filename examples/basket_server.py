@@ -3,6 +3,7 @@
     python -m examples.basket_server                       # SQLite file mcp_sessions.sqlite3
     python -m examples.basket_server --store redis         # $REDIS_URL or redis://127.0.0.1:6379/0
     python -m examples.basket_server --store memory        # lost on restart, for comparison
+    python -m examples.basket_server --token alice=SECRET  # bearer-token auth: baskets are alice's
 
 Serves http://127.0.0.1:8000/mcp (streamable HTTP). ``create_basket`` mints a
 ``basket_id``; ``add_item``, ``view_basket`` and ``close_basket`` take it as an
@@ -28,7 +29,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 from starlette.applications import Starlette
 
-from examples import counter_server
+from examples import bearer_tokens, counter_server
 from mcp_sessions import DEFAULT_PURGE_INTERVAL, PersistentSessions, StateHandles
 from reference_stores import SessionStore
 
@@ -144,7 +145,10 @@ def serve(
     token_verifier: TokenVerifier | None = None,
     store: SessionStore | None = None,
 ) -> None:
-    """Run the server until interrupted (Ctrl-C or SIGTERM); ``store``: instead of the options'."""
+    """Run the server until interrupted (Ctrl-C or SIGTERM); ``store``: instead of the options'.
+
+    ``--token``s turn bearer-token auth on, unless ``token_verifier`` is given.
+    """
     if store is None:
         store = counter_server.make_store(options)
     if getattr(store, "supports_revisions", False) is not True:
@@ -152,6 +156,10 @@ def serve(
             f"--store {options.store}: {type(store).__name__} keeps no revisions, and add_item "
             "needs them to change a basket atomically (StateHandles.modify)"
         )
+    tokens = bearer_tokens.static_tokens(options) if token_verifier is None else None
+    if tokens is not None:
+        auth = tokens.auth_settings(bearer_tokens.base_url(options.host, options.port))
+        token_verifier = tokens
     app = build_app(
         store,
         refresh_interval=options.refresh_interval,
@@ -165,6 +173,8 @@ def serve(
         f"basket server on http://{options.host}:{options.port}/mcp, baskets in {options.store}",
         flush=True,
     )
+    if tokens is not None:
+        print(tokens.describe(), flush=True)
     uvicorn.run(app, host=options.host, port=options.port, log_level="warning")
 
 

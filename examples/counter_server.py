@@ -3,6 +3,7 @@
     python -m examples.counter_server                      # SQLite file mcp_sessions.sqlite3
     python -m examples.counter_server --store redis        # $REDIS_URL or redis://127.0.0.1:6379/0
     python -m examples.counter_server --store memory       # lost on restart, for comparison
+    python -m examples.counter_server --token alice=SECRET # bearer-token auth: sessions are alice's
 
 Serves http://127.0.0.1:8000/mcp (streamable HTTP). Each session has its own
 counter; stop the server, start it again, and a client that keeps its session
@@ -27,6 +28,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 from starlette.applications import Starlette
 
+from examples import bearer_tokens
 from mcp_sessions import DEFAULT_PURGE_INTERVAL, PersistentSessions
 from reference_stores import SessionStore
 
@@ -171,6 +173,7 @@ def argument_parser() -> argparse.ArgumentParser:
         f"0 switches it off (default {DEFAULT_PURGE_INTERVAL:g})",
     )
     parser.add_argument("--max-sessions", type=int, default=10_000)
+    bearer_tokens.add_token_argument(parser)
     parser.add_argument(
         "--sqlite-path",
         default=os.environ.get("SESSION_STORE_SQLITE_PATH", "mcp_sessions.sqlite3"),
@@ -191,7 +194,14 @@ def serve(
     auth: AuthSettings | None = None,
     token_verifier: TokenVerifier | None = None,
 ) -> None:
-    """Run the server until interrupted (Ctrl-C or SIGTERM)."""
+    """Run the server until interrupted (Ctrl-C or SIGTERM).
+
+    ``--token``s turn bearer-token auth on, unless ``token_verifier`` is given.
+    """
+    tokens = bearer_tokens.static_tokens(options) if token_verifier is None else None
+    if tokens is not None:
+        auth = tokens.auth_settings(bearer_tokens.base_url(options.host, options.port))
+        token_verifier = tokens
     app = build_app(
         make_store(options),
         refresh_interval=options.refresh_interval,
@@ -205,6 +215,8 @@ def serve(
         f"counter server on http://{options.host}:{options.port}/mcp, sessions in {options.store}",
         flush=True,
     )
+    if tokens is not None:
+        print(tokens.describe(), flush=True)
     if options.store == "memory":
         print(
             "note: --store memory keeps sessions in this process only: they end when it stops "

@@ -1,9 +1,9 @@
-"""Helpers for the MCP restoration tests: server processes, raw MCP requests, a demo token check.
+"""Helpers for the MCP restoration tests: server processes, raw MCP requests, two demo tokens.
 
-Run as a script it serves the counter example (``examples.counter_server``)
-with bearer-token auth on, two fixed tokens standing for two credentials::
+A server process with ``auth=True`` is an example started with its own
+``--token`` flag, once per demo principal (``TOKEN_ARGS``)::
 
-    python tests/mcp_support.py --auth --port 8123 --store sqlite --sqlite-path x.db
+    python -m examples.counter_server --token alice=alice-token --token bob=bob-token ...
 """
 
 from __future__ import annotations
@@ -22,23 +22,25 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-TOKENS = {"alice-token": "alice", "bob-token": "bob"}
-"""Bearer token -> client id of the demo verifier."""
+DEMO_TOKENS = {"alice": "alice-token", "bob": "bob-token"}
+"""Principal -> bearer token of the demo servers: two principals, one token each."""
+
+TOKEN_ARGS = [
+    arg for name, secret in DEMO_TOKENS.items() for arg in ("--token", f"{name}={secret}")
+]
+"""The examples' command-line flags for ``DEMO_TOKENS``."""
 
 MCP_PATH = "/mcp"
 HANDSHAKE_VERSION = "2025-11-25"
 
 
-class DemoTokenVerifier:
-    """Accepts the fixed tokens in ``TOKENS``; each one is its own credential."""
+def demo_auth_options(base_url: str = "http://127.0.0.1:8000") -> dict[str, Any]:
+    """``auth=`` and ``token_verifier=`` for an in-process server: the examples' own for
+    ``DEMO_TOKENS``, as ``--token`` sets them up."""
+    from examples.bearer_tokens import StaticTokens, Token
 
-    async def verify_token(self, token: str) -> Any:
-        from mcp.server.auth.provider import AccessToken
-
-        client_id = TOKENS.get(token)
-        if client_id is None:
-            return None
-        return AccessToken(token=token, client_id=client_id, scopes=[], subject=client_id)
+    tokens = StaticTokens(Token(name, secret) for name, secret in DEMO_TOKENS.items())
+    return {"auth": tokens.auth_settings(base_url), "token_verifier": tokens}
 
 
 def free_port() -> int:
@@ -48,7 +50,10 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """One counter server process on a fixed loopback port; stopped, killed and started again."""
+    """One example server process on a fixed loopback port; stopped, killed and started again.
+
+    ``auth``: started with ``TOKEN_ARGS``, bearer-token auth for the demo principals.
+    """
 
     def __init__(
         self,
@@ -72,9 +77,7 @@ class ServerProcess:
 
     def command(self) -> list[str]:
         """The server's command line, without its host, port and arguments."""
-        if self.auth:  # the counter example with the demo token verifier
-            return [sys.executable, str(Path(__file__).resolve()), "--auth"]
-        return [sys.executable, "-m", self.module]
+        return [sys.executable, "-m", self.module, *(TOKEN_ARGS if self.auth else [])]
 
     def start(self, timeout: float = 30.0) -> None:
         command = [*self.command(), "--host", "127.0.0.1", "--port", str(self.port), *self.args]
@@ -206,28 +209,3 @@ def count_of(response: Any) -> int:
     result = message["result"]
     assert not result.get("isError"), result
     return int(result["structuredContent"]["result"])
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    sys.path.insert(0, str(REPO_ROOT))
-    from mcp.server.auth.settings import AuthSettings
-    from pydantic import AnyHttpUrl
-
-    from examples import counter_server
-
-    arguments = list(sys.argv[1:] if argv is None else argv)
-    auth = "--auth" in arguments
-    if auth:
-        arguments.remove("--auth")
-    options = counter_server.argument_parser().parse_args(arguments)
-    if not auth:
-        counter_server.serve(options)
-        return
-    settings = AuthSettings(
-        issuer_url=AnyHttpUrl("https://issuer.example.test"), resource_server_url=None
-    )
-    counter_server.serve(options, auth=settings, token_verifier=DemoTokenVerifier())
-
-
-if __name__ == "__main__":
-    main()

@@ -32,11 +32,9 @@ import httpx2
 from clocks import ManualClock
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
-from mcp.server.auth.settings import AuthSettings
 from mcp.server.lowlevel.server import Server
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
-from pydantic import AnyHttpUrl
 
 from conformance import SessionStoreContract
 from examples.counter_server import build_server
@@ -62,10 +60,10 @@ from reference_stores.errors import RevisionConflictError
 try:  # tests/ as a package or as a plain folder on sys.path
     from .mcp_support import (
         REPO_ROOT,
-        DemoTokenVerifier,
         ServerProcess,
         call_increment,
         count_of,
+        demo_auth_options,
         free_port,
         headers,
         open_raw_session,
@@ -75,10 +73,10 @@ try:  # tests/ as a package or as a plain folder on sys.path
 except ImportError:
     from mcp_support import (  # type: ignore[no-redef]
         REPO_ROOT,
-        DemoTokenVerifier,
         ServerProcess,
         call_increment,
         count_of,
+        demo_auth_options,
         free_port,
         headers,
         open_raw_session,
@@ -190,12 +188,7 @@ def assert_not_found(response: Any, where: object = None) -> None:
 
 
 def auth_options() -> dict[str, Any]:
-    return {
-        "auth": AuthSettings(
-            issuer_url=AnyHttpUrl("https://issuer.example.test"), resource_server_url=None
-        ),
-        "token_verifier": DemoTokenVerifier(),
-    }
+    return demo_auth_options(BASE_URL)
 
 
 # --- the canary ------------------------------------------------------------------------------

@@ -29,10 +29,8 @@ import mcp_types
 from clocks import ManualClock
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
-from mcp.server.auth.settings import AuthSettings
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.server import Server
-from pydantic import AnyHttpUrl
 
 from examples import basket_server, counter_server
 from mcp_sessions import (
@@ -56,7 +54,7 @@ try:  # tests/ as a package or as a plain folder on sys.path
         require_node,
         ts_call_tools,
     )
-    from .mcp_support import DemoTokenVerifier, ServerProcess, free_port
+    from .mcp_support import ServerProcess, demo_auth_options, free_port
     from .redis_servers import REDIS_URL, RedisServer, delete_keys_under
 except ImportError:
     from basket_support import (  # type: ignore[no-redef]
@@ -68,8 +66,8 @@ except ImportError:
         ts_call_tools,
     )
     from mcp_support import (  # type: ignore[no-redef]
-        DemoTokenVerifier,
         ServerProcess,
+        demo_auth_options,
         free_port,
     )
     from redis_servers import (  # type: ignore[no-redef]
@@ -166,12 +164,7 @@ class StoreWithoutRevisions:
 
 
 def auth_options() -> dict[str, Any]:
-    return {
-        "auth": AuthSettings(
-            issuer_url=AnyHttpUrl("https://issuer.example.test"), resource_server_url=None
-        ),
-        "token_verifier": DemoTokenVerifier(),
-    }
+    return demo_auth_options(BASE_URL)
 
 
 class ToolCalls:
