@@ -173,6 +173,7 @@ async def modern_increment(url: str, token: str | None, session_id: str | None) 
         ("examples.counter_server", False),
         ("examples.counter_server", True),
         ("examples.fastmcp_counter_server", False),
+        ("examples.fastmcp_counter_server", True),
     ],
 )
 def test_a_2026_request_with_another_sessions_id_neither_reads_nor_changes_it(
