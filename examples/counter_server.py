@@ -133,7 +133,11 @@ def make_store(options: argparse.Namespace) -> SessionStore:
         from reference_stores.redis import RedisSessionStore
 
         return RedisSessionStore(
-            url=options.redis_url, key_prefix=options.key_prefix, ttl_seconds=ttl
+            url=options.redis_url,
+            key_prefix=options.key_prefix,
+            ttl_seconds=ttl,
+            pool_timeout=options.pool_timeout,
+            **({} if options.pool_size is None else {"max_connections": options.pool_size}),
         )
     if options.store == "dynamodb":
         from reference_stores.dynamodb import DynamoDBSessionStore
@@ -146,7 +150,12 @@ def make_store(options: argparse.Namespace) -> SessionStore:
         )
     from reference_stores.postgres import PostgresSessionStore
 
-    return PostgresSessionStore(options.database_url, ttl_seconds=ttl)
+    return PostgresSessionStore(
+        options.database_url,
+        ttl_seconds=ttl,
+        pool_timeout=options.pool_timeout,
+        **({} if options.pool_size is None else {"max_size": options.pool_size}),
+    )
 
 
 def argument_parser() -> argparse.ArgumentParser:
@@ -185,6 +194,22 @@ def argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dynamodb-endpoint", default=None, help="for an emulator")
     parser.add_argument("--create-table", action="store_true", help="create the DynamoDB table")
     parser.add_argument("--database-url", default=None, help="default: $DATABASE_URL")
+    parser.add_argument(
+        "--pool-size",
+        type=int,
+        default=None,
+        metavar="N",
+        help="redis and postgres: connections the store may open; calls beyond them wait "
+        "for one (default: 100 for redis, 10 for postgres)",
+    )
+    parser.add_argument(
+        "--pool-timeout",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="redis and postgres: how long a call waits for a free connection before it "
+        "fails (default 5)",
+    )
     return parser
 
 

@@ -14,6 +14,7 @@ from .errors import (
     RevisionConflictError,
     SessionExistsError,
     SessionStoreError,
+    StoreBusyError,
 )
 from .interface import SESSION_STORE_METHODS, RevisionedSessionStore, SessionData, SessionStore
 from .memory import InMemorySessionStore
@@ -40,6 +41,7 @@ __all__ = [
     "SessionExistsError",
     "SessionStore",
     "SessionStoreError",
+    "StoreBusyError",
     "__version__",
 ]
 

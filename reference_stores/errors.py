@@ -10,6 +10,7 @@ __all__ = [
     "RevisionConflictError",
     "SessionExistsError",
     "SessionStoreError",
+    "StoreBusyError",
 ]
 
 
@@ -19,6 +20,16 @@ class SessionStoreError(Exception):
 
 class SessionExistsError(SessionStoreError):
     """``create_session`` was called for an id that already names a live session."""
+
+
+class StoreBusyError(SessionStoreError):
+    """Every connection to the backend stayed busy for the store's pool timeout.
+
+    The operation was not sent, so nothing changed: it is safe to try again
+    later (an HTTP server can answer 503 with ``Retry-After``). A store raises
+    it only where it can tell a full pool from a backend that is down; the
+    backend's own exception is ``__cause__``.
+    """
 
 
 class InvalidSessionIdError(SessionStoreError, ValueError):
@@ -44,17 +55,21 @@ class BackendErrors:
     operation's hot path.
     """
 
-    __slots__ = ("backend", "exception_types", "operation")
+    __slots__ = ("backend", "busy_types", "exception_types", "operation")
 
     def __init__(
         self,
         backend: str,
         operation: str,
         exception_types: tuple[type[BaseException], ...],
+        busy_types: tuple[type[BaseException], ...] = (),
     ) -> None:
+        """``busy_types``: the backend's exceptions for "no free connection in time",
+        raised as :class:`StoreBusyError`."""
         self.backend = backend
         self.operation = operation
         self.exception_types = exception_types
+        self.busy_types = busy_types
 
     def __enter__(self) -> None:
         return None
@@ -67,6 +82,10 @@ class BackendErrors:
     ) -> None:
         if exc is None or isinstance(exc, SessionStoreError):
             return
+        if isinstance(exc, self.busy_types):
+            raise StoreBusyError(
+                f"{self.backend}: {self.operation} failed: {type(exc).__name__}: {exc}"
+            ) from exc
         if isinstance(exc, self.exception_types):
             detail = str(exc) or type(exc).__name__
             raise SessionStoreError(

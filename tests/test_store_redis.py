@@ -19,16 +19,24 @@ import pytest
 import redis.asyncio
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import OutOfMemoryError, ResponseError
+from redis.exceptions import MaxConnectionsError, OutOfMemoryError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from revision_races import check_revision_semantics, race_conditional_writers
 from work_counts import WorkCounter, check_work_per_operation, work
 
 from conformance import SessionStoreContract
-from reference_stores import RevisionConflictError, SessionExistsError, SessionStoreError
+from reference_stores import (
+    RevisionConflictError,
+    SessionExistsError,
+    SessionStoreError,
+    StoreBusyError,
+)
 from reference_stores import redis as redis_store
 from reference_stores.redis import (
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_POOL_TIMEOUT,
     DEFAULT_REDIS_URL,
+    PoolExhaustedError,
     RedisSessionStore,
 )
 
@@ -634,6 +642,255 @@ def test_hung_server_times_out_within_socket_timeout_then_recovers(server: Redis
             record = await store.get_session("s")
             assert record is not None
             assert record.data == {"n": 1}
+
+    run(scenario())
+
+
+# --- bursts: the pool of the client the store opens ----------------------------------------------
+
+
+def test_pool_options_are_checked() -> None:
+    url = "redis://127.0.0.1:1/0"
+    for too_small in (0, -1):
+        with pytest.raises(ValueError, match="max_connections must be at least 1"):
+            RedisSessionStore(url=url, max_connections=too_small)
+    for not_an_int in (2.5, "2", True, None):
+        with pytest.raises(TypeError, match="max_connections must be an int"):
+            RedisSessionStore(url=url, max_connections=not_an_int)  # type: ignore[arg-type]
+    for bad in (0, -1, "5", None, True, float("nan")):
+        with pytest.raises(ValueError, match="pool_timeout must be a positive number"):
+            RedisSessionStore(url=url, pool_timeout=bad)  # type: ignore[arg-type]
+    for bad in (0, -1):  # checked with a client too, as the other options are
+        with pytest.raises(ValueError, match="max_connections"):
+            RedisSessionStore(fakeredis.FakeAsyncRedis(), max_connections=bad)
+
+
+def test_the_opened_client_has_a_waiting_pool_and_no_retries() -> None:
+    """Defaults: redis-py's 100 connections, then a wait of up to 5 s; the no-retry policy
+    reaches every connection the pool opens (redis-py keeps the retry policy on each one)."""
+
+    async def scenario() -> None:
+        async with RedisSessionStore(url="redis://127.0.0.1:1/0") as default:
+            pool = default.client.connection_pool  # type: ignore[union-attr]
+            assert (pool.max_connections, pool.turns.size, pool.turns.timeout) == (100, 100, 5.0)
+            assert (DEFAULT_MAX_CONNECTIONS, DEFAULT_POOL_TIMEOUT) == (100, 5.0)
+            connection = pool.make_connection()  # as the pool makes each connection
+            assert connection.retry.get_retries() == 0
+            assert connection.socket_timeout == connection.socket_connect_timeout == 5.0
+        async with RedisSessionStore(
+            url="redis://127.0.0.1:1/0", max_connections=3, pool_timeout=0.25, socket_timeout=2
+        ) as sized:
+            pool = sized.client.connection_pool  # type: ignore[union-attr]
+            assert (pool.max_connections, pool.turns.size, pool.turns.timeout) == (3, 3, 0.25)
+            connection = pool.make_connection()
+            assert connection.retry.get_retries() == 0
+            assert connection.socket_timeout == 2
+
+    run(scenario())
+
+
+async def _until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Wait, polling, until ``condition()`` holds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        await asyncio.sleep(0.01)
+
+
+def _connections_received(server: RedisServer) -> int:
+    """Connections the server has accepted since it started (this one included)."""
+    info = command(server.port, "INFO", "stats").decode()
+    return int(info.split("total_connections_received:")[1].split()[0])
+
+
+def test_a_burst_beyond_the_pool_waits_for_its_connections(server: RedisServer) -> None:
+    """250 operations at once through 2 connections: each waits its turn and succeeds.
+
+    A caller's client with redis-py's usual non-blocking pool fails the same burst at
+    once, as StoreBusyError (a MaxConnectionsError behind it)."""
+
+    async def scenario() -> None:
+        before = _connections_received(server)
+        async with RedisSessionStore(
+            url=server.url, key_prefix="p:", max_connections=2, pool_timeout=10
+        ) as store:
+            ids = [f"id-{n}" for n in range(50)]
+            await asyncio.gather(*(store.create_session(i, {"n": 0}) for i in [*ids, "s"]))
+            results = await asyncio.gather(
+                *(store.update_session("s", {"data": {"n": n}}) for n in range(100)),
+                *(store.update_session(i, {}) for i in ids),
+                *(store.get_session(i) for i in ids),
+                *(store.session_exists(i) for i in ids),
+            )
+            assert results[-50:] == [True] * 50
+            record = await store.get_session("s")
+            assert record is not None
+            assert record.revision == 101  # every write landed
+            # The store opened 2 connections, no more (the second INFO is one more).
+            assert _connections_received(server) - before == 2 + 1
+
+        client = redis.asyncio.Redis.from_url(server.url, max_connections=2)
+        try:
+            given = RedisSessionStore(client, key_prefix="p:")
+            outcomes = await asyncio.gather(
+                *(given.get_session("s") for _ in range(50)), return_exceptions=True
+            )
+            busy = [outcome for outcome in outcomes if isinstance(outcome, Exception)]
+            assert busy
+            for error in busy:
+                assert isinstance(error, StoreBusyError)
+                assert isinstance(error.__cause__, MaxConnectionsError)
+        finally:
+            await client.aclose()
+
+    run(scenario())
+
+
+def test_a_pool_busy_beyond_pool_timeout_raises_store_busy_error(server: RedisServer) -> None:
+    """Both connections held (BLPOP): every operation waits pool_timeout, then fails with
+    StoreBusyError naming the two options, and sends nothing; freed, the pool serves again."""
+
+    async def scenario() -> None:
+        async with RedisSessionStore(
+            url=server.url, key_prefix="p:", max_connections=2, pool_timeout=0.3
+        ) as store:
+            await store.create_session("s", {"n": 1})
+            pool = store.client.connection_pool  # type: ignore[union-attr]
+            holds = [
+                asyncio.create_task(store.client.blpop(["p:hold"], timeout=10)) for _ in range(2)
+            ]
+            await _until(pool.turns.all_taken)
+            began = time.monotonic()
+            outcomes = await asyncio.gather(
+                store.session_exists("s"),
+                store.create_session("new"),
+                store.get_session("s"),
+                store.update_session("s", {"data": {"n": 2}}),
+                store.delete_session("s"),
+                return_exceptions=True,
+            )
+            waited = time.monotonic() - began
+            command(server.port, "RPUSH", "p:hold", "a", "b")  # frees both connections
+            popped = sorted(tuple(reply) for reply in await asyncio.gather(*holds))
+            assert popped == [(b"p:hold", b"a"), (b"p:hold", b"b")]
+            assert 0.3 <= waited < 2.5
+            for operation, error in zip(
+                ("session_exists", "create_session", "get_session", "update_session", "delete"),
+                outcomes,
+                strict=True,
+            ):
+                assert isinstance(error, StoreBusyError), error
+                assert isinstance(error, SessionStoreError)
+                assert str(error).startswith(f"redis: {operation}")
+                assert "all 2 connections (max_connections) stayed busy for 0.3 s" in str(error)
+                assert "(pool_timeout)" in str(error)
+                cause = error.__cause__
+                assert isinstance(cause, PoolExhaustedError)
+                assert isinstance(cause, MaxConnectionsError)
+                assert (cause.max_connections, cause.pool_timeout) == (2, 0.3)
+            # Nothing was sent: no session "new", "s" as it was.
+            assert await store.session_exists("new") is False
+            record = await store.get_session("s")
+            assert record is not None
+            assert (record.data, record.revision) == ({"n": 1}, 1)
+
+    run(scenario())
+
+
+def test_failed_connections_and_cancelled_calls_give_their_turn_back(server: RedisServer) -> None:
+    """A connection that cannot be opened, a call cancelled while it waits and one cancelled
+    while it holds the connection: each gives its turn back, so none is lost for good."""
+
+    async def scenario() -> None:
+        down = RedisSessionStore(
+            url=f"redis://127.0.0.1:{free_port()}/0", max_connections=1, socket_connect_timeout=1
+        )
+        async with down:
+            for _ in range(3):
+                with pytest.raises(SessionStoreError) as caught:
+                    await down.get_session("s")
+                assert not isinstance(caught.value, StoreBusyError)
+                assert isinstance(caught.value.__cause__, (RedisConnectionError, OSError))
+
+        async with RedisSessionStore(
+            url=server.url, key_prefix="p:", max_connections=1, pool_timeout=10
+        ) as store:
+            await store.create_session("s")
+            pool = store.client.connection_pool  # type: ignore[union-attr]
+            holder = asyncio.create_task(store.client.blpop(["p:hold"], timeout=10))
+            await _until(pool.turns.all_taken)
+            waiters = [asyncio.create_task(store.session_exists("s")) for _ in range(10)]
+            await asyncio.sleep(0.05)
+            for waiter in waiters[:5]:
+                waiter.cancel()
+            holder.cancel()  # cancelled while it holds the only connection
+            assert await asyncio.gather(*waiters[5:]) == [True] * 5
+            for waiter in waiters[:5]:
+                assert waiter.cancelled()
+            assert holder.cancelled()
+            assert not pool.turns.all_taken()
+            assert await store.session_exists("s") is True
+
+    run(scenario())
+
+
+def test_a_burst_on_a_cluster_store_waits_for_a_turn(redis_cluster: RedisCluster3) -> None:
+    """redis-py's cluster client has no blocking pool: a full node raises MaxConnectionsError
+    at once. The store's own cluster client lets max_connections commands run at a time
+    and makes the others wait, up to pool_timeout."""
+
+    async def scenario() -> None:
+        ids = [f"id-{n}" for n in range(12)]  # spread over the three masters
+        async with RedisSessionStore(
+            url=redis_cluster.url, cluster=True, key_prefix="burst:", max_connections=2
+        ) as store:
+            await asyncio.gather(*(store.create_session(i, {"n": 0}) for i in ids))
+            await asyncio.gather(
+                *(store.update_session(i, {"data": {"n": n}}) for n in range(20) for i in ids),
+                *(store.get_session(i) for _ in range(10) for i in ids),
+            )
+            for i in ids:
+                record = await store.get_session(i)
+                assert record is not None
+                assert record.revision == 21
+
+        async with RedisSessionStore(
+            url=redis_cluster.url,
+            cluster=True,
+            key_prefix="burst:",
+            max_connections=2,
+            pool_timeout=0.3,
+        ) as store:
+            await store.session_exists(ids[0])  # the slot map is loaded
+            holds = [
+                asyncio.create_task(store.client.blpop(["burst:hold"], timeout=10))
+                for _ in range(2)
+            ]
+            await _until(store.client.turns.all_taken)  # type: ignore[union-attr]
+            with pytest.raises(StoreBusyError, match=r"all 2 connections .* 0\.3 s") as caught:
+                await store.get_session(ids[0])
+            assert isinstance(caught.value.__cause__, PoolExhaustedError)
+            pusher = RedisCluster.from_url(redis_cluster.url)
+            await pusher.rpush("burst:hold", "a", "b")
+            await pusher.aclose()
+            await asyncio.gather(*holds)
+            for i in ids:
+                await store.delete_session(i)
+
+        # A caller's cluster client: a full node fails at once, as StoreBusyError.
+        client = RedisCluster.from_url(redis_cluster.url, max_connections=1)
+        try:
+            given = RedisSessionStore(client, key_prefix="burst:")
+            await given.session_exists(ids[0])
+            outcomes = await asyncio.gather(
+                *(given.get_session(ids[0]) for _ in range(30)), return_exceptions=True
+            )
+            busy = [outcome for outcome in outcomes if isinstance(outcome, Exception)]
+            assert busy
+            assert all(isinstance(error, StoreBusyError) for error in busy), busy
+            assert all(isinstance(error.__cause__, MaxConnectionsError) for error in busy)
+        finally:
+            await client.aclose()
 
     run(scenario())
 
