@@ -180,7 +180,10 @@ def serve(
 
 def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    serve(argument_parser().parse_args(argv))
+    parser = argument_parser()
+    options = parser.parse_args(argv)
+    counter_server.check_store_options(parser, options)
+    serve(options)
 
 
 if __name__ == "__main__":

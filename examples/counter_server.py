@@ -262,6 +262,12 @@ def check_store_options(parser: argparse.ArgumentParser, options: argparse.Names
         options.dynamodb_table or os.environ.get("DYNAMODB_TABLE_NAME")
     ):
         parser.error("--store dynamodb needs --dynamodb-table NAME (or $DYNAMODB_TABLE_NAME)")
+    if options.pool_size is not None and options.pool_size < 1:
+        parser.error(f"--pool-size must be at least 1, not {options.pool_size}")
+    if not options.pool_timeout > 0:
+        parser.error(
+            f"--pool-timeout must be a positive number of seconds, not {options.pool_timeout}"
+        )
 
 
 class OneLineErrors(logging.Formatter):

@@ -26,6 +26,7 @@ from examples.counter_server import (
     Step,
     add_to_count,
     argument_parser,
+    check_store_options,
     make_store,
     store_lifespan,
 )
@@ -107,7 +108,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argument_parser()
     parser.prog = "python -m examples.fastmcp_counter_server"
     parser.description = __doc__.split("\n\n")[0] if __doc__ else None
-    serve(parser.parse_args(argv))
+    options = parser.parse_args(argv)
+    check_store_options(parser, options)
+    serve(options)
 
 
 if __name__ == "__main__":

@@ -61,6 +61,24 @@ def test_the_server_names_a_missing_store_option_by_its_flag(store: str, flag: s
     assert "Traceback" not in ran.stderr
 
 
+@pytest.mark.parametrize(
+    "module",
+    ["examples.counter_server", "examples.basket_server", "examples.fastmcp_counter_server"],
+)
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--pool-size", "0"], "--pool-size must be at least 1, not 0"),
+        (["--pool-timeout", "0"], "--pool-timeout must be a positive number of seconds, not 0.0"),
+    ],
+)
+def test_every_server_names_a_bad_pool_flag(module: str, args: list[str], message: str) -> None:
+    ran = _python("-m", module, *args)
+    assert ran.returncode == 2
+    assert f"error: {message}" in ran.stderr
+    assert "Traceback" not in ran.stderr
+
+
 @pytest.mark.e2e
 def test_the_memory_store_says_it_does_not_persist_and_a_down_store_is_one_line() -> None:
     port = _free_port()
