@@ -49,6 +49,7 @@ from ._sessions import (
     session_id_of,
 )
 from ._state_size import DEFAULT_MAX_STATE_BYTES
+from ._store_busy import SessionStoreBusyError
 from .handles import (
     HandleBusyError,
     HandleStateTooLargeError,
@@ -78,6 +79,7 @@ __all__ = [
     "SDKCompatibilityError",
     "SessionNotStoredError",
     "SessionStateTooLargeError",
+    "SessionStoreBusyError",
     "StateHandleError",
     "StateHandles",
     "StoreBackedSessionManager",

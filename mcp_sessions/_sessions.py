@@ -49,6 +49,8 @@ from ._manager import (
 from ._purge import DEFAULT_PURGE_INTERVAL, resolve_purge_interval
 from ._record import APP_KEY
 from ._state_size import DEFAULT_MAX_STATE_BYTES, resolve_max_state_bytes, state_size_problem
+from ._store_busy import store_busy_as_tool_error
+from ._turns import Turns
 from .handles import RevisionsUnsupportedError
 
 __all__ = [
@@ -142,7 +144,7 @@ class PersistentSessionsBase:
         self.purge_interval = resolve_purge_interval(purge_interval)
         self.read_ahead = resolve_read_ahead(read_ahead)
         self._session_manager: StoreBackedSessionManager | None = None
-        self._modify_turns: dict[str, _Turn] = {}
+        self._modify_turns = Turns()
 
     @property
     def session_manager(self) -> StoreBackedSessionManager:
@@ -168,7 +170,8 @@ class PersistentSessionsBase:
 
     async def get_session_data(self, ctx: AnyContext) -> dict[str, Any]:
         """This session's application state (a copy); ``{}`` before anything was stored."""
-        stored = await self.store.get_session(session_id_of(ctx))
+        with store_busy_as_tool_error():
+            stored = await self.store.get_session(session_id_of(ctx))
         if stored is None:
             return {}
         state = stored.data.get(APP_KEY)
@@ -187,10 +190,11 @@ class PersistentSessionsBase:
         session_id = session_id_of(ctx)
         written = dict(data)
         self._check_size(written)
-        stored = await self.store.get_session(session_id)
-        if stored is None:
-            raise _not_stored(session_id)
-        await self.store.update_session(session_id, {"data": {**stored.data, APP_KEY: written}})
+        with store_busy_as_tool_error():
+            stored = await self.store.get_session(session_id)
+            if stored is None:
+                raise _not_stored(session_id)
+            await self.store.update_session(session_id, {"data": {**stored.data, APP_KEY: written}})
 
     async def modify_session_data(
         self,
@@ -238,19 +242,11 @@ class PersistentSessionsBase:
         # The request's own read of the session is a free first try, unless another
         # call of this process is ahead in line: its write will have made the read stale.
         request_read = take_request_read(self.store, session_id)
-        turn = self._modify_turns.get(session_id)
-        if turn is None:
-            turn = self._modify_turns[session_id] = _Turn()
-        else:
+        if self._modify_turns.queued(session_id):
             request_read = None
-        turn.waiting += 1
-        try:
-            async with turn.lock:
+        async with self._modify_turns.turn(session_id):
+            with store_busy_as_tool_error():
                 return await self._modify(session_id, fn, attempts, request_read)
-        finally:
-            turn.waiting -= 1
-            if turn.waiting == 0:
-                del self._modify_turns[session_id]
 
     async def _modify(
         self,
@@ -447,16 +443,6 @@ class PersistentSessionsBase:
                     yield
 
         return Starlette(debug=debug, routes=routes, middleware=middleware, lifespan=app_lifespan)
-
-
-class _Turn:
-    """The lock that calls of ``modify_session_data`` for one session queue on, and how many do."""
-
-    __slots__ = ("lock", "waiting")
-
-    def __init__(self) -> None:
-        self.lock = anyio.Lock()
-        self.waiting = 0
 
 
 def _not_stored(session_id: str) -> SessionNotStoredError:

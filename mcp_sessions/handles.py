@@ -35,6 +35,8 @@ from reference_stores.interface import RevisionedSessionStore, SessionData, Sess
 from ._log_ids import log_id
 from ._manager import resolve_refresh_interval
 from ._state_size import DEFAULT_MAX_STATE_BYTES, resolve_max_state_bytes, state_size_problem
+from ._store_busy import store_busy_as_tool_error
+from ._turns import Turns
 
 __all__ = [
     "HANDLE_KEY",
@@ -195,6 +197,7 @@ class StateHandles:
         # Handle keys -> monotonic time of their last TTL refresh by this process,
         # oldest first; entries older than the interval are due anyway and dropped.
         self._refreshed_at: OrderedDict[str, float] = OrderedDict()
+        self._modify_turns = Turns()
 
     # -- the tool author's operations -----------------------------------------------------
 
@@ -210,7 +213,8 @@ class StateHandles:
             handle = self.prefix + secrets.token_urlsafe(self.entropy_bytes)
             key = self.store_key(handle)
             try:
-                await self.store.create_session(key, data)
+                with store_busy_as_tool_error():
+                    await self.store.create_session(key, data)
             except SessionExistsError:  # pragma: no cover - 2**-128 odds: mint another
                 continue
             self._refreshed(key)
@@ -218,7 +222,8 @@ class StateHandles:
 
     async def read(self, ctx: AnyContext, handle: object) -> dict[str, Any]:
         """The handle's state (a copy); :class:`UnknownHandleError` if it cannot be used."""
-        found = await self._load(ctx, handle)
+        with store_busy_as_tool_error():
+            found = await self._load(ctx, handle)
         await self._refresh_if_due(found.key)
         return found.state
 
@@ -243,6 +248,23 @@ class StateHandles:
         other store it raises :class:`RevisionsUnsupportedError` and changes nothing.
         """
         store = self._revisioned_store()
+        key = (
+            self.store_key(handle)
+            if isinstance(handle, str) and self.is_well_formed(handle)
+            else ""
+        )
+        # Calls for one handle in this process take turns: only other processes conflict.
+        async with self._modify_turns.turn(key):
+            with store_busy_as_tool_error():
+                return await self._modify(ctx, store, handle, change)
+
+    async def _modify(
+        self,
+        ctx: AnyContext,
+        store: RevisionedSessionStore,
+        handle: object,
+        change: Callable[[dict[str, Any]], Mapping[str, Any]],
+    ) -> dict[str, Any]:
         for attempt in range(self.max_attempts):
             found = await self._load(ctx, handle)
             if found.revision is None:
@@ -282,8 +304,9 @@ class StateHandles:
         Two closes racing for one handle may both succeed; after either, the
         handle is unknown everywhere.
         """
-        found = await self._load(ctx, handle)
-        await self.store.delete_session(found.key)
+        with store_busy_as_tool_error():
+            found = await self._load(ctx, handle)
+            await self.store.delete_session(found.key)
         self._refreshed_at.pop(found.key, None)
 
     # -- helpers ---------------------------------------------------------------------------

@@ -41,10 +41,13 @@ from mcp_sessions import (
     HandleStateTooLargeError,
     PersistentSessions,
     SessionStateTooLargeError,
+    SessionStoreBusyError,
     StateHandles,
 )
 from mcp_sessions._log_ids import log_id
+from mcp_sessions._store_busy import store_busy_as_tool_error
 from reference_stores import InMemorySessionStore
+from reference_stores.errors import StoreBusyError
 
 try:  # tests/ as a package or as a plain folder on sys.path
     from .mcp_support import ServerProcess, free_port, open_raw_session
@@ -495,5 +498,43 @@ def test_the_counter_refuses_what_a_json_client_cannot_read_and_changes_nothing(
             assert "nothing was changed" in text, text
             assert await increment(1) == (False, safe)
             assert await increment(-safe) == (False, 0)
+
+    run(scenario)
+
+
+class BusyStore(KeyedStore):
+    """Its pool is full for every data read and write once ``busy`` is set."""
+
+    supports_revisions = True
+    busy = False
+
+    async def get_session(self, session_id: str) -> Any:
+        if self.busy:
+            raise StoreBusyError("test: every connection stayed busy for 5 s")
+        return await super().get_session(session_id)
+
+
+def test_a_busy_store_is_a_tool_error_that_says_so_and_changes_nothing() -> None:
+    async def scenario() -> None:
+        store = BusyStore()
+        async with basket_app(store) as (app, _baskets):
+            caller = Caller(app)
+            basket = (await caller.ok("create_basket"))["basket_id"]
+            store.busy = True
+            for tool, arguments in [
+                ("add_item", {"basket_id": basket, "item": "x"}),
+                ("view_basket", {"basket_id": basket}),
+                ("close_basket", {"basket_id": basket}),
+            ]:
+                message = await caller.error(tool, **arguments)
+                assert message == (
+                    f"Error executing tool {tool}: the session store is busy (every connection "
+                    "in use): nothing was changed; try again in a moment"
+                )
+            store.busy = False
+            assert await caller.ok("view_basket", basket_id=basket) == {"items": []}
+        with pytest.raises(SessionStoreBusyError) as raised, store_busy_as_tool_error():
+            raise StoreBusyError("test")
+        assert isinstance(raised.value.__cause__, StoreBusyError)
 
     run(scenario)
