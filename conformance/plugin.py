@@ -7,28 +7,23 @@ nothing but the per-clause summary for suites users subclass themselves.
 from __future__ import annotations
 
 import fnmatch
-import json
 import os
 import random
-import shlex
 import warnings
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from .clauses import CLAUSES, SPEC_VERSION, clause_by_id
-from .repro import shorten
+from .report import ConformanceReport
+from .report.baseline import BASELINE, read_baseline
+from .report.failures import ClauseFailure, first_line, rerun_command
 
 ENV_STORE = "MCP_SESSION_STORE"
 _TARGETS = pytest.StashKey[list[Any]]()
 _SOURCE = pytest.StashKey[str]()
-_BASELINE = pytest.StashKey[frozenset[str]]()
 _SUITE_CLASS = "TestSessionStoreConformance"
-
-# "blocked": not judged because a clause it leans on fails; neither a pass nor a second failure.
-_STATUS_ORDER = ("fail", "error", "blocked", "warn", "expected-fail", "pass", "n/a")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -150,8 +145,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "conformance_clause(id): the SPEC.md clause this test checks"
     )
-    config.pluginmanager.register(ConformanceReport(config), "session-store-conformance-report")
-    config.stash[_BASELINE] = _read_baseline(config.getoption("conformance_baseline"))
+    report = ConformanceReport(config)
+    config.pluginmanager.register(report, "session-store-conformance-report")
+    config.stash[BASELINE] = read_baseline(config.getoption("conformance_baseline"))
     _choose_seed(config)
     for pattern in config.getoption("clause"):
         if not any(_clause_matches(clause.id, pattern) for clause in CLAUSES):
@@ -194,6 +190,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if len(set(labels)) != len(labels):
         raise pytest.UsageError(f"--store names the same target twice: {', '.join(labels)}")
     config.stash[_TARGETS] = targets
+    report.targets = targets
     config.stash[_SOURCE] = source
     if picked:  # node ids of the suite were given: run those, not the whole suite
         return
@@ -268,36 +265,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = kept
 
 
-def rerun_command(item: pytest.Item, clause_id: str) -> str:
-    """The command that runs one clause of one store alone, as the user can paste it."""
-    callspec = getattr(item, "callspec", None)
-    target = callspec.params.get("session_store_target") if callspec is not None else None
-    if target is None:  # a suite the user subclassed: its file, one clause
-        path = str(item.path)
-        with_file = os.path.relpath(path, item.config.invocation_params.dir)
-        return f"pytest {shlex.quote(with_file)} --clause {clause_id}"
-    parts = ["pytest", f"--store={target.label}"]
-    parts += [f"--store-option={_option_text(k, v)}" for k, v in target.options.items()]
-    for key, value in (target.failing_options or {}).items():
-        parts.append(f"--failing-store-option={_option_text(key, value)}")
-    runner = item.config.getoption("node_runner")
-    if runner:
-        parts.append(f"--node-runner={runner}")
-    if clause_id == "MODEL-SEQUENCES":
-        parts.append(f"--conformance-seed={item.config.option.conformance_seed}")
-    parts.append(f"--clause={clause_id}")
-    return " ".join(shlex.quote(part) for part in parts)
-
-
-def _option_text(key: str, value: Any) -> str:
-    if isinstance(value, str):
-        try:
-            json.loads(value)
-        except ValueError:
-            return f"{key}={value}"
-    return f"{key}={json.dumps(value)}"
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     from .suite import TestSessionStoreConformance
 
@@ -316,7 +283,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
     lines = [f"mcp-session-store-kit {__version__}, SPEC.md {SPEC_VERSION}"]
     for target in config.stash.get(_TARGETS, []):
-        from .targets import StoreBuilder
+        from .stores import StoreBuilder
 
         builder = StoreBuilder(target.factory, target.options)
         ttl = (
@@ -345,7 +312,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if report.when != "call" or not report.failed:
         return
     level = dict(item.user_properties).get("conformance_level", clause.level)
-    first_line = _first_line(report) or clause.id
+    problem = first_line(report) or clause.id
     command = rerun_command(item, clause.id)
     item.user_properties.append(("conformance_rerun", command))
     report.user_properties.append(("conformance_rerun", command))
@@ -354,33 +321,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if crash is not None and hasattr(crash, "message"):
         crash.message = line  # what pytest's FAILED line shows
     elif isinstance(report.longrepr, str):
-        report.longrepr = _ClauseFailure(report.longrepr, line)
+        report.longrepr = ClauseFailure(report.longrepr, line)
     if level == "SHOULD":
         report.outcome = "skipped"
-        report.wasxfail = f"SHOULD not met: {first_line}"
-    elif clause.id in item.config.stash.get(_BASELINE, frozenset()):
+        report.wasxfail = f"SHOULD not met: {problem}"
+    elif clause.id in item.config.stash.get(BASELINE, frozenset()):
         report.outcome = "skipped"
-        report.wasxfail = f"baseline: {first_line}"
-
-
-class _CrashLine:
-    def __init__(self, message: str) -> None:
-        self.message = message
-
-
-class _ClauseFailure:
-    """A failure's text whose one-line form (pytest's FAILED line) ends with the rerun command."""
-
-    def __init__(self, text: str, line: str) -> None:
-        self.text = text
-        self.reprcrash = _CrashLine(line)
-
-    def toterminal(self, out: Any) -> None:
-        for line in self.text.splitlines():
-            out.line(line)
-
-    def __str__(self) -> str:
-        return self.text
+        report.wasxfail = f"baseline: {problem}"
 
 
 def _store_label(item: pytest.Item) -> str:
@@ -390,268 +337,3 @@ def _store_label(item: pytest.Item) -> str:
     cls = getattr(item, "cls", None)
     name = cls.__name__ if cls is not None else item.name
     return f"{name}[{callspec.id}]" if callspec is not None else name
-
-
-def _read_baseline(path: str | None) -> frozenset[str]:
-    if not path:
-        return frozenset()
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as error:
-        raise pytest.UsageError(f"--conformance-baseline={path}: {error.strerror}") from None
-    ids = set()
-    for number, line in enumerate(text.splitlines(), start=1):
-        entry = line.split("#", 1)[0].strip()
-        if not entry:
-            continue
-        clause_id = entry.split()[0]
-        try:
-            clause_by_id(clause_id)
-        except KeyError:
-            raise pytest.UsageError(
-                f"--conformance-baseline={path}:{number}: no clause {clause_id!r} in SPEC.md"
-            ) from None
-        ids.add(clause_id)
-    return frozenset(ids)
-
-
-_MARKS = {
-    "pass": "PASS",
-    "fail": "FAIL",
-    "error": "ERROR",
-    "blocked": "BLOCKED",
-    "warn": "WARN",
-    "n/a": "N/A",
-    "expected-fail": "XFAIL",
-    "stale": "STALE",
-}
-
-
-class ConformanceReport:
-    """Collects per-clause results (also from xdist workers) and prints and writes them."""
-
-    def __init__(self, config: pytest.Config) -> None:
-        self.config = config
-        self.results: dict[str, dict[str, list[dict[str, str]]]] = defaultdict(
-            lambda: defaultdict(list)
-        )
-        self.ttl_modes: dict[str, str] = {}
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        properties: dict[str, Any] = dict(report.user_properties)
-        clause_id = properties.get("conformance_clause")
-        if clause_id is None:
-            return
-        status: str | None = None
-        reason = ""
-        if report.when == "call":
-            if report.passed:
-                status = "pass"
-                if "conformance_partial" in properties:
-                    reason = f"partial: {properties['conformance_partial']}"
-            elif report.failed:
-                status = "fail"
-                reason = _first_line(report)
-            elif hasattr(report, "wasxfail"):
-                status = "warn" if report.wasxfail.startswith("SHOULD") else "expected-fail"
-                reason = report.wasxfail
-            elif properties.get("conformance_status") == "blocked":
-                status = "blocked"
-                reason = _skip_reason(report)
-            else:
-                status = "n/a"
-                reason = _skip_reason(report)
-        elif report.failed:
-            status = "error"
-            reason = _first_line(report)
-        elif report.skipped and report.when == "setup":
-            status = "n/a"
-            reason = _skip_reason(report)
-        if status is None:
-            return
-        store = str(properties.get("conformance_store", "?"))
-        if "conformance_ttl" in properties:
-            self.ttl_modes[store] = properties["conformance_ttl"]
-        self.results[store][clause_id].append(
-            {
-                "status": status,
-                "reason": _clean_reason(reason, clause_id),
-                "test": report.nodeid,
-                "repro": str(properties.get("conformance_repro", "")),
-                "rerun": str(properties.get("conformance_rerun", "")),
-            }
-        )
-
-    def summary(self) -> list[dict[str, Any]]:
-        rows = []
-        baseline = self.config.stash.get(_BASELINE, frozenset())
-        for store, by_clause in self.results.items():
-            for clause in CLAUSES:
-                outcomes = by_clause.get(clause.id)
-                if not outcomes:
-                    continue
-                statuses = [outcome["status"] for outcome in outcomes]
-                status = next(s for s in _STATUS_ORDER if s in statuses)
-                chosen = [o for o in outcomes if o["status"] == status]
-                reasons = [o["reason"] for o in chosen if o["reason"]]
-                if status == "pass" and "n/a" in statuses and not reasons:
-                    reasons = [
-                        "partly n/a: " + next(o["reason"] for o in outcomes if o["status"] == "n/a")
-                    ]
-                if status == "pass" and clause.id in baseline:
-                    status = "stale"
-                    reasons = ["listed in the baseline but passes now: remove it from the baseline"]
-                rows.append(
-                    {
-                        "store": store,
-                        "clause": clause.id,
-                        "level": clause.level,
-                        "section": clause.section,
-                        "status": status,
-                        "reason": reasons[0] if reasons else "",
-                        "capability": {"ttl": self.ttl_modes.get(store, "")},
-                        "tests": [o["test"] for o in outcomes],
-                        "rerun": next((o["rerun"] for o in chosen if o["rerun"]), ""),
-                        "repro": next((o["repro"] for o in chosen if o["repro"]), ""),
-                    }
-                )
-        return rows
-
-    def failed(self, rows: list[dict[str, Any]]) -> bool:
-        strict = self.config.getoption("conformance_strict_baseline")
-        return any(
-            row["status"] in ("fail", "error") or (strict and row["status"] == "stale")
-            for row in rows
-        )
-
-    @pytest.hookimpl(trylast=True)
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        rows = self.summary()
-        if not rows:
-            return
-        write = terminalreporter.write_line
-        terminalreporter.section("session store conformance, by SPEC.md clause")
-        write(self.settings_line())
-        width = max(
-            (getattr(terminalreporter, "_tw", None) and terminalreporter._tw.fullwidth) or 0, 100
-        )
-        for store in dict.fromkeys(row["store"] for row in rows):
-            mine = [row for row in rows if row["store"] == store]
-            counts: dict[str, int] = defaultdict(int)
-            for row in mine:
-                counts[row["status"]] += 1
-            ttl = self.ttl_modes.get(store, "")
-            write(
-                f"{store}: "
-                + ", ".join(f"{n} {s}" for s, n in counts.items())
-                + (f"  (TTL clauses: {ttl})" if ttl else "")
-            )
-            for row in mine:
-                mark = _MARKS[row["status"]]
-                detail = ""
-                # A pass is shown with its reason only when it is partial (parts not tried).
-                shown = row["status"] != "pass" or row["reason"].startswith("partial: ")
-                if row["reason"] and shown:
-                    detail = "  " + shorten(row["reason"], max(width - 40, 60))
-                colour = {
-                    "red": mark in ("FAIL", "ERROR"),
-                    "yellow": mark in ("WARN", "STALE", "XFAIL", "BLOCKED"),
-                }
-                terminalreporter.write(f"  {mark:6} {row['level']:6} {row['clause']:22}", **colour)
-                write(detail)
-                if row["rerun"]:
-                    write(f"{'':38}rerun alone: {row['rerun']}")
-        stale = [row for row in rows if row["status"] == "stale"]
-        if stale and self.config.getoption("conformance_strict_baseline"):
-            write(
-                f"--conformance-strict-baseline: {len(stale)} stale baseline "
-                f"entr{'y' if len(stale) == 1 else 'ies'} fail the run",
-                red=True,
-            )
-
-    def settings(self) -> dict[str, Any]:
-        from .contract import settings_from
-
-        return dict(settings_from(self.config).__dict__)
-
-    def settings_line(self) -> str:
-        chosen = self.settings()
-        return (
-            f"races: {chosen['race_rounds']} rounds of {chosen['race_concurrency']} concurrent calls; "
-            f"MODEL-SEQUENCES: {chosen['examples']} generated sequences, "
-            f"seed {chosen['seed']} (--conformance-seed {chosen['seed']} replays them)"
-        )
-
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_sessionfinish(self, session: pytest.Session) -> Any:
-        if hasattr(self.config, "workerinput"):
-            yield
-            return
-        rows = self.summary()
-        if (
-            self.config.getoption("conformance_strict_baseline")
-            and any(row["status"] == "stale" for row in rows)
-            and session.exitstatus == pytest.ExitCode.OK
-        ):
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        self.write_files(rows)
-        yield
-
-    def write_files(self, rows: list[dict[str, Any]]) -> None:
-        from reference_stores import __version__
-
-        stores = [
-            {"store": t.label, "source": t.source} for t in self.config.stash.get(_TARGETS, [])
-        ]
-        counts: dict[str, int] = defaultdict(int)
-        for row in rows:
-            counts[row["status"]] += 1
-        document = {
-            "kit_version": __version__,
-            "spec_version": SPEC_VERSION,
-            "verdict": "fail" if self.failed(rows) else "pass",
-            "counts": dict(counts),
-            "settings": self.settings(),
-            "stores": stores,
-            "results": rows,
-        }
-        path = self.config.getoption("conformance_report")
-        if path:
-            Path(path).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-        folder = self.config.getoption("conformance_repro_dir")
-        if folder:
-            target = Path(folder)
-            target.mkdir(parents=True, exist_ok=True)
-            for row in rows:
-                if row["repro"]:
-                    name = f"{_file_part(row['store'])}__{row['clause']}.py"
-                    (target / name).write_text(row["repro"], encoding="utf-8")
-        page = self.config.getoption("conformance_html")
-        if page:
-            from .html_report import matrix_page
-
-            Path(page).write_text(matrix_page(document), encoding="utf-8")
-
-
-def _file_part(label: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in label)
-
-
-def _clean_reason(reason: str, clause_id: str) -> str:
-    for prefix in (f"n/a: {clause_id}: ", "baseline: ", "SHOULD not met: ", "problem: "):
-        if reason.startswith(prefix):
-            reason = reason[len(prefix) :]
-    return reason.removeprefix("problem: ")
-
-
-def _first_line(report: pytest.TestReport) -> str:
-    lines = str(report.longrepr or "").strip().splitlines()
-    problem = next((line for line in lines if line.startswith("problem: ")), None)
-    return problem or (lines[0] if lines else "")
-
-
-def _skip_reason(report: pytest.TestReport) -> str:
-    longrepr = report.longrepr
-    if isinstance(longrepr, tuple) and len(longrepr) == 3:
-        return str(longrepr[2]).removeprefix("Skipped: ")
-    return str(longrepr or "")

@@ -12,8 +12,8 @@ from typing import Any, Literal
 import pytest
 
 from .clauses import Clause, clause_by_id, prerequisites
-from .repro import script_for, terminal_view
-from .targets import StoreBuilder, TargetError
+from .repro.script import script_for, terminal_view
+from .stores import StoreBuilder, TargetError
 from .trial import ClauseViolation, NotApplicable, Trial
 
 __all__ = ["Kit", "Outcome", "Settings", "contract_test", "scenarios_of"]

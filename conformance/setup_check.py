@@ -14,8 +14,9 @@ import secrets
 from contextlib import AsyncExitStack
 from typing import Any
 
-from .repro import shorten
-from .targets import StoreBuilder, StoreTarget, TargetError
+from .stores import StoreBuilder, TargetError
+from .targets import StoreTarget
+from .text import shorten
 
 __all__ = ["SETUP_TIMEOUT_SECONDS", "setup_problem"]
 

@@ -1,4 +1,4 @@
-"""Turn ``--store`` targets into store factories, and build and close stores from them."""
+"""Turn ``--store`` targets into store factories (building and closing stores: ``stores``)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,12 @@ import importlib
 import inspect
 import json
 from collections.abc import Callable, Mapping
-from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, cast
 
-from reference_stores.interface import SESSION_STORE_METHODS
+from .stores import StoreBuilder, TargetError, interface_problems
 
 __all__ = [
     "STORE_ENTRY_POINT_GROUP",
@@ -25,10 +24,6 @@ __all__ = [
 ]
 
 STORE_ENTRY_POINT_GROUP = "mcp_session_store_kit.stores"
-
-
-class TargetError(Exception):
-    """A ``--store`` target cannot be used; the message is one line for the user."""
 
 
 @dataclass(frozen=True)
@@ -142,120 +137,3 @@ def _cwd_on_path(cwd: Path | None) -> Any:
         if added:
             with contextlib.suppress(ValueError):
                 sys.path.remove(folder)
-
-
-def interface_problems(obj: object) -> str:
-    """Empty when ``obj`` (a store or its class) has the five methods as coroutine functions."""
-    missing = [name for name in SESSION_STORE_METHODS if not callable(getattr(obj, name, None))]
-    not_async = [
-        name
-        for name in SESSION_STORE_METHODS
-        if name not in missing and not inspect.iscoroutinefunction(getattr(obj, name))
-    ]
-    parts = []
-    if missing:
-        parts.append("missing " + ", ".join(missing))
-    if not_async:
-        parts.append("not async (not a coroutine function): " + ", ".join(not_async))
-    return "; ".join(parts)
-
-
-def _accepted_keywords(factory: Callable[..., Any]) -> tuple[frozenset[str], bool]:
-    try:
-        signature = inspect.signature(factory)
-    except (TypeError, ValueError):
-        return frozenset(), True
-    names = set()
-    takes_any = False
-    for parameter in signature.parameters.values():
-        if parameter.kind is inspect.Parameter.VAR_KEYWORD:
-            takes_any = True
-        elif parameter.kind in (
-            inspect.Parameter.POSITIONAL_OR_KEYWORD,
-            inspect.Parameter.KEYWORD_ONLY,
-        ):
-            names.add(parameter.name)
-    return frozenset(names), takes_any
-
-
-UNSET: Any = object()
-
-
-class StoreBuilder:
-    """Builds stores from a target inside the running event loop and closes what it built."""
-
-    def __init__(
-        self, factory: Callable[..., Any], options: Mapping[str, Any] | None = None
-    ) -> None:
-        self.factory = factory
-        self.options = dict(options or {})
-        names, takes_any = _accepted_keywords(factory)
-        self.accepts_ttl = takes_any or "ttl_seconds" in names
-        self.accepts_clock = takes_any or "clock" in names
-        # A factory taking **options may say it takes no TTL, or cannot follow a clock (its
-        # backend expires sessions in real time: the suite then waits instead). The Node
-        # bridge's factories say both for the JavaScript store they build.
-        declared_ttl = getattr(factory, "accepts_ttl", None)
-        if isinstance(declared_ttl, bool):
-            self.accepts_ttl = declared_ttl and self.accepts_ttl
-        declared = getattr(factory, "accepts_clock", None)
-        if isinstance(declared, bool):
-            self.accepts_clock = declared and self.accepts_clock
-        self.description = getattr(factory, "__qualname__", None) or repr(factory)
-        # What the TTL is called where the store is written (the Node bridge: ttlSeconds).
-        self.ttl_parameter: str = getattr(factory, "ttl_parameter", "ttl_seconds")
-
-    def call_text(self, *, ttl_seconds: Any = UNSET, clock: bool = False) -> str:
-        """How the store is built, as Python, for a repro."""
-        arguments = [f"{key}={value!r}" for key, value in self.options.items()]
-        if ttl_seconds is not UNSET:
-            arguments.append(f"ttl_seconds={ttl_seconds!r}")
-        if clock:
-            arguments.append("clock=clock")
-        return f"{self.description}({', '.join(arguments)})"
-
-    async def open(
-        self,
-        stack: AsyncExitStack,
-        *,
-        ttl_seconds: Any = UNSET,
-        clock: Callable[[], float] | None = None,
-    ) -> Any:
-        keywords = dict(self.options)
-        if ttl_seconds is not UNSET:
-            keywords["ttl_seconds"] = ttl_seconds
-        if clock is not None and self.accepts_clock:
-            keywords["clock"] = clock
-        made = self.factory(**keywords)
-        if inspect.isawaitable(made) and not _looks_like_store(made):
-            made = await made
-        if not _looks_like_store(made) and hasattr(made, "__aenter__"):
-            made = await stack.enter_async_context(made)
-        elif not _looks_like_store(made) and hasattr(made, "__enter__"):
-            made = stack.enter_context(made)
-        else:
-            stack.push_async_callback(close_store, made)
-        problems = interface_problems(made)
-        if problems:
-            raise TargetError(
-                f"{self.description} built a {type(made).__name__}, which is not a session store: {problems}"
-            )
-        return made
-
-
-def _looks_like_store(obj: object) -> bool:
-    return all(hasattr(obj, name) for name in SESSION_STORE_METHODS)
-
-
-async def close_store(store: object) -> None:
-    closer = getattr(store, "aclose", None)
-    if callable(closer):
-        result = closer()
-        if inspect.isawaitable(result):
-            await result
-        return
-    closer = getattr(store, "close", None)
-    if callable(closer):
-        result = closer()
-        if inspect.isawaitable(result):
-            await result

@@ -16,8 +16,8 @@ from reference_stores.interface import SESSION_STORE_METHODS
 
 from .clauses import Clause
 from .local_time import LocalZone, can_set_local_zone, local_time_zone
-from .repro import ReproLog
-from .targets import UNSET, StoreBuilder
+from .repro.log import ReproLog
+from .stores import UNSET, StoreBuilder
 
 __all__ = [
     "ID_ALPHABET",

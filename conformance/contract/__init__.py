@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from ..runner import Kit, Settings
-from ..targets import StoreBuilder
+from ..stores import StoreBuilder
 from .consistency import ConsistencyClauses
 from .create import CreateClauses
 from .data import DataClauses

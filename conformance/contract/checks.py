@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..local_time import LocalZone
+from ..stores import matches_error
 from ..trial import ClauseViolation, Trial
 
 __all__ = ["Snapshot", "expect_error", "json_difference", "read", "snapshot"]
@@ -51,13 +52,6 @@ async def read(trial: Trial, store: Any, session_id: str) -> Snapshot:
     record = await store.get_session(session_id)
     trial.check(record is not None, f"get_session({session_id!r}) returned None for a live session")
     return snapshot(record)
-
-
-def matches_error(error: BaseException, expected: type[BaseException]) -> bool:
-    # A store with its own exception hierarchy conforms when the class name matches.
-    if isinstance(error, expected):
-        return True
-    return any(klass.__name__ == expected.__name__ for klass in type(error).__mro__)
 
 
 async def expect_error(

@@ -8,8 +8,9 @@ from typing import Any
 from reference_stores.errors import SessionExistsError
 
 from ..runner import contract_test
+from ..stores import matches_error
 from ..trial import Trial
-from .checks import check_data, expect_error, matches_error, read
+from .checks import check_data, expect_error, read
 
 
 class CreateClauses:

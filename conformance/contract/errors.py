@@ -9,8 +9,8 @@ from typing import Any
 from reference_stores.errors import SessionStoreError
 
 from ..runner import contract_test
+from ..stores import matches_error
 from ..trial import Trial
-from .checks import matches_error
 
 FAILURE_BOUND_SECONDS = 30.0
 

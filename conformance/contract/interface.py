@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ..runner import contract_test
-from ..targets import interface_problems
+from ..stores import interface_problems
 from ..trial import Trial
 from .checks import snapshot
 

@@ -23,10 +23,10 @@ from hypothesis.errors import HypothesisException
 from reference_stores.errors import SessionExistsError
 
 from ..runner import contract_test
+from ..stores import UNSET, StoreBuilder, matches_error
 from ..strategies import ALL_KINDS, json_objects
-from ..targets import UNSET, StoreBuilder
 from ..trial import ClauseViolation, FakeClock, Trial
-from .checks import json_difference, matches_error, snapshot
+from .checks import json_difference, snapshot
 
 MODEL_TTL_SECONDS = 10
 ID_POOL = 3

@@ -15,16 +15,9 @@ from typing import Any
 from reference_stores.errors import RevisionConflictError, SessionExistsError
 
 from ..runner import contract_test
+from ..stores import matches_error
 from ..trial import NO_CLOCK_STEP_BACK, ClauseViolation, Trial
-from .checks import (
-    Snapshot,
-    check_data,
-    expect_error,
-    is_aware_utc,
-    json_difference,
-    matches_error,
-    snapshot,
-)
+from .checks import Snapshot, check_data, expect_error, is_aware_utc, json_difference, snapshot
 
 _ABSENT: Any = type("_Absent", (), {"__repr__": lambda self: "(no attribute)"})()
 

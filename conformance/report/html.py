@@ -10,7 +10,7 @@ import html
 import json
 from typing import Any
 
-from .clauses import CLAUSES
+from ..clauses import CLAUSES
 
 __all__ = ["STATUS_COLOURS", "matrix_page"]
 
