@@ -15,22 +15,31 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 import anyio
+import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+
+from examples.counter_client import bearer
 
 DEFAULT_URL = "http://127.0.0.1:8000/mcp"
 MODERN_PROTOCOL = "2026-07-28"
 
 
-async def call(url: str, tool: str, arguments: dict[str, Any], *, legacy: bool) -> Any:
+async def call(
+    url: str, tool: str, arguments: dict[str, Any], *, legacy: bool, token: str | None = None
+) -> Any:
     """Call one tool; its structured result, or SystemExit with the tool's error message."""
     mode = "legacy" if legacy else MODERN_PROTOCOL
-    async with Client(streamable_http_client(url), mode=mode) as client:
+    async with (
+        httpx2.AsyncClient(headers=bearer(token), timeout=30) as http,
+        Client(streamable_http_client(url, http_client=http), mode=mode) as client,
+    ):
         result = await client.call_tool(tool, arguments)
     if result.is_error:
         text = " ".join(getattr(block, "text", "") for block in result.content)
@@ -44,6 +53,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--url", default=DEFAULT_URL, help=f"default: {DEFAULT_URL}")
     parser.add_argument("--legacy", action="store_true", help="use the handshake protocol")
+    parser.add_argument(
+        "--token",
+        metavar="SECRET",
+        default=os.environ.get("MCP_BEARER_TOKEN"),
+        help="bearer token, for a server started with --token PRINCIPAL=SECRET "
+        "(default: $MCP_BEARER_TOKEN)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("create", help="create a basket")
     add = commands.add_parser("add", help="add an item to a basket")
@@ -62,7 +78,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     }[options.command]
     try:
         result = anyio.run(
-            functools.partial(call, options.url, tool, arguments, legacy=options.legacy)
+            functools.partial(
+                call, options.url, tool, arguments, legacy=options.legacy, token=options.token
+            )
         )
     except SystemExit as error:
         print(f"error: {error}", file=sys.stderr)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 from collections.abc import Sequence
@@ -31,28 +32,43 @@ from mcp_types.version import LATEST_HANDSHAKE_VERSION
 DEFAULT_URL = "http://127.0.0.1:8000/mcp"
 
 
-async def new_session(url: str, by: int) -> tuple[str, int]:
+def bearer(token: str | None) -> dict[str, str]:
+    """The header that sends ``token`` (a server's ``--token`` SECRET); none without one."""
+    return {"authorization": f"Bearer {token}"} if token else {}
+
+
+async def new_session(url: str, by: int, token: str | None = None) -> tuple[str, int]:
     """Open a session with the SDK's client, call the tool once, leave the session open."""
     session_ids: list[str] = []
+    refused: list[httpx2.Response] = []
 
-    async def remember_session_id(response: httpx2.Response) -> None:
+    async def remember(response: httpx2.Response) -> None:
         if session_id := response.headers.get("mcp-session-id"):
             session_ids.append(session_id)
+        if response.status_code in (401, 403):
+            refused.append(response)
 
-    async with (
-        httpx2.AsyncClient(event_hooks={"response": [remember_session_id]}) as http,
-        Client(
-            streamable_http_client(url, http_client=http, terminate_on_close=False),
-            mode="legacy",
-        ) as client,
-    ):
-        result = await client.call_tool("increment", {"by": by})
+    try:
+        async with (
+            httpx2.AsyncClient(headers=bearer(token), event_hooks={"response": [remember]}) as http,
+            Client(
+                streamable_http_client(url, http_client=http, terminate_on_close=False),
+                mode="legacy",
+            ) as client,
+        ):
+            result = await client.call_tool("increment", {"by": by})
+    except Exception as error:
+        if refused:  # the SDK's own error does not say why
+            raise ClientError(_refusal(url, refused[0].status_code, token)) from error
+        raise
     if result.is_error or not session_ids:
         raise SystemExit(f"the call failed: {result.content}")
     return session_ids[-1], _count(result.structured_content)
 
 
-async def continue_session(url: str, session_id: str, by: int) -> int | None:
+async def continue_session(
+    url: str, session_id: str, by: int, token: str | None = None
+) -> int | None:
     """Call the tool in an existing session by its id; None when the server does not know it."""
     request = {
         "jsonrpc": "2.0",
@@ -60,7 +76,7 @@ async def continue_session(url: str, session_id: str, by: int) -> int | None:
         "method": "tools/call",
         "params": {"name": "increment", "arguments": {"by": by}},
     }
-    async with httpx2.AsyncClient(timeout=30) as http:
+    async with httpx2.AsyncClient(headers=bearer(token), timeout=30) as http:
         response = await http.post(url, json=request, headers=_headers(session_id))
     if response.status_code == 404:
         return None
@@ -74,9 +90,9 @@ async def continue_session(url: str, session_id: str, by: int) -> int | None:
     return _count(result.get("structuredContent"))
 
 
-async def end_session(url: str, session_id: str) -> bool:
+async def end_session(url: str, session_id: str, token: str | None = None) -> bool:
     """DELETE the session; False when the server does not know it."""
-    async with httpx2.AsyncClient(timeout=30) as http:
+    async with httpx2.AsyncClient(headers=bearer(token), timeout=30) as http:
         response = await http.delete(url, headers=_headers(session_id))
     if response.status_code == 404:
         return False
@@ -88,12 +104,20 @@ class ClientError(Exception):
     """A failure the client reports in one line."""
 
 
+def _refusal(url: str, status: int, token: str | None) -> str:
+    return f"the server at {url} answered {status}: it wants a bearer token " + (
+        "other than the one given" if token else "(--token SECRET, or $MCP_BEARER_TOKEN)"
+    )
+
+
 def _check_status(response: httpx2.Response, url: str) -> None:
     if response.status_code >= 500:
         raise ClientError(
             f"the server at {url} answered {response.status_code}: its session store may be down "
             "(the server's output says why)"
         )
+    if response.status_code in (401, 403):
+        raise ClientError(_refusal(url, response.status_code, None))
     if response.status_code >= 400:
         raise ClientError(
             f"the server at {url} answered {response.status_code}: {response.text[:200]}"
@@ -189,18 +213,27 @@ def _main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--session-id", help="continue this session instead of opening one")
     parser.add_argument("--by", type=int, default=1, help="how much to add (default 1)")
     parser.add_argument("--end", action="store_true", help="end the session (needs --session-id)")
+    parser.add_argument(
+        "--token",
+        metavar="SECRET",
+        default=os.environ.get("MCP_BEARER_TOKEN"),
+        help="bearer token, for a server started with --token PRINCIPAL=SECRET "
+        "(default: $MCP_BEARER_TOKEN)",
+    )
     options = parser.parse_args(argv)
 
     if options.end:
         if not options.session_id:
             parser.error("--end needs --session-id")
-        if anyio.run(end_session, options.url, options.session_id):
+        if anyio.run(end_session, options.url, options.session_id, options.token):
             print(f"session {options.session_id} ended")
             return 0
         print(f"error: session {options.session_id} not found at {options.url}", file=sys.stderr)
         return 1
     if options.session_id:
-        count = anyio.run(continue_session, options.url, options.session_id, options.by)
+        count = anyio.run(
+            continue_session, options.url, options.session_id, options.by, options.token
+        )
         if count is None:
             print(
                 f"error: session {options.session_id} not found at {options.url} "
@@ -212,7 +245,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
             return 1
         print(f"session {options.session_id}: count = {count}")
         return 0
-    session_id, count = anyio.run(new_session, options.url, options.by)
+    session_id, count = anyio.run(new_session, options.url, options.by, options.token)
     print(f"session {session_id}: count = {count}")
     url = "" if options.url == DEFAULT_URL else f" --url {shlex.quote(options.url)}"
     print(

@@ -12,7 +12,9 @@ secret, not even a wrong token a client sent.
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -486,3 +488,50 @@ def test_the_basket_example_with_tokens_as_documented_for_typescript_clients(
         raise
     assert server.stop(), server.log()
     assert_no_secret_logged(server, *tokens.values())
+
+
+def _client(module: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """One of the example clients, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT), "MCP_BEARER_TOKEN": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.e2e
+def test_the_example_clients_send_a_token_with_their_token_flag(
+    server_factory: Callable[..., DebugLoggedServer],
+) -> None:
+    counter = server_factory("examples.counter_server", ["--token", f"alice={ALICE}"])
+    basket = server_factory("examples.basket_server", ["--token", f"alice={ALICE}"])
+    for server in (counter, basket):
+        server.start()
+    opened = _client("examples.counter_client", "--url", counter.url, "--token", ALICE)
+    assert opened.returncode == 0, opened.stderr
+    session_id = re.search(r"session (\S+): count = 1", opened.stdout)
+    assert session_id is not None, opened.stdout
+    again = _client(
+        "examples.counter_client", "--url", counter.url, "--token", ALICE,
+        "--session-id", session_id.group(1), "--by", "2",
+    )  # fmt: skip
+    assert again.stdout.strip() == f"session {session_id.group(1)}: count = 3", again.stderr
+    refused = _client("examples.counter_client", "--url", counter.url)
+    assert refused.returncode == 1
+    assert "answered 401: it wants a bearer token (--token SECRET" in refused.stderr, refused.stderr
+    for legacy in ([], ["--legacy"]):
+        created = _client("examples.basket_client", "--url", basket.url, "--token", ALICE, *legacy)
+        assert created.returncode == 2  # no command: usage
+        made = _client(
+            "examples.basket_client", "--url", basket.url, "--token", ALICE, *legacy, "create"
+        )
+        assert made.returncode == 0, made.stderr
+        assert made.stdout.startswith("basket_"), made.stdout
+        refused = _client("examples.basket_client", "--url", basket.url, *legacy, "create")
+        assert refused.returncode != 0
+    for server in (counter, basket):
+        assert_no_secret_logged(server, ALICE)
