@@ -538,3 +538,47 @@ def test_a_busy_store_is_a_tool_error_that_says_so_and_changes_nothing() -> None
         assert isinstance(raised.value.__cause__, StoreBusyError)
 
     run(scenario)
+
+
+@pytest.mark.e2e
+def test_a_real_server_refuses_a_3_5_mb_initialize_and_stores_nothing(
+    server_factory: Callable[..., ServerProcess], tmp_path: Path
+) -> None:
+    import sqlite3
+
+    from reference_stores.sqlite import TABLE
+
+    server = server_factory("examples.counter_server", auth=False)
+    server.start()
+    huge = mcp_types.Implementation(name="huge-client", version="1", description="x" * 3_500_000)
+
+    def stored_sessions() -> int:
+        with sqlite3.connect(tmp_path / "sessions.sqlite3") as database:
+            return int(database.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0])
+
+    async def scenario() -> None:
+        async with httpx2.AsyncClient(timeout=60) as http:
+            try:
+                async with Client(
+                    streamable_http_client(server.url, http_client=http),
+                    mode="legacy",
+                    client_info=huge,
+                ):
+                    raise AssertionError("the oversized initialize was accepted")
+            except BaseException as error:
+                refused = _innermost(error, MCPError)
+            assert refused.error.code == -32602
+            assert f"at most {MAX_RESTORE_RECORD_BYTES:,}" in refused.error.message
+            assert stored_sessions() == 0
+            async with Client(
+                streamable_http_client(server.url, http_client=http), mode="legacy"
+            ) as client:
+                assert not (await client.call_tool("increment", {})).is_error
+                assert stored_sessions() == 1  # the same server stores an ordinary one
+
+    try:
+        run(scenario)
+    except BaseException:
+        print(server.log())
+        raise
+    assert server.stop(), server.log()
