@@ -1,4 +1,9 @@
-"""The SDK's streamable-HTTP session manager, with every session also kept in a SessionStore."""
+"""The SDK's streamable-HTTP session manager, with every session also kept in a SessionStore.
+
+One piece because it is one subclass of the SDK's manager: the request path (check,
+restore, refresh, delete), the hooks it overrides and the handshake recorder share the
+manager's maps of held sessions and owners, and each step assumes the others' order.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """Sessions in a DynamoDB table, in LeanMCP's item format, one request per operation.
 
+The item codec (``dynamodb_codec``) and the table helper (``dynamodb_table``) live apart;
+what stays is one piece: the operations and the decisions each makes about an item.
+
 Each session is one item, exactly as LeanMCP's TypeScript ``DynamoDBSessionStore``
 writes it, so a Python and a TypeScript server can share a table::
 

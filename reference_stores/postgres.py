@@ -1,5 +1,8 @@
 """Sessions in a PostgreSQL table, through psycopg 3 and a psycopg_pool connection pool.
 
+One piece, so that it can be copied alone with the shared helper files: the SQL, the
+pool and schema handling and the store's operations are read together.
+
 Every operation is one SQL statement, so each is atomic and linearizable per
 session without explicit transactions or locks:
 

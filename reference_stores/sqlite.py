@@ -1,5 +1,8 @@
 """Sessions in an SQLite database file: kept across restarts, shared by the processes using it.
 
+One piece, so that it can be copied alone with the shared helper files: the statements,
+the threads that own the connections and the store's operations are read together.
+
 Standard library only. Each operation is one SQL statement in autocommit mode,
 so SQLite makes it atomic, also against other processes on the same file.
 Statements run in threads that each own one connection: one writer (writes
