@@ -255,7 +255,7 @@ class RedisSessionStore(ReferenceStore):
     socket timeouts and no automatic retries, and closes it in ``aclose()``. That
     client keeps at most ``max_connections`` connections; a command finding them
     all in use waits up to ``pool_timeout`` seconds for one, then raises
-    :class:`~reference_stores.errors.StoreBusyError` (nothing was sent).
+    :class:`StoreBusyError`, from ``errors`` (nothing was sent).
     """
 
     shares_sessions_across_instances = True
