@@ -65,6 +65,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="options that point the store at a backend that is down, for the ERR-BACKEND clause; repeatable",
     )
     group.addoption(
+        "--conformance-strict-dynamodb",
+        metavar="UPSTREAM_URL",
+        help="start a strict DynamoDB endpoint in front of the emulator at UPSTREAM_URL (stale "
+        "eventually consistent reads, DynamoDB's limits, throttling); {strict_dynamodb} in a "
+        "--store-option value is its address",
+    )
+    group.addoption(
+        "--conformance-faulty-redis",
+        metavar="UPSTREAM_URL",
+        help="start a fault-injecting relay in front of the Redis at UPSTREAM_URL (dropped and "
+        "late replies, -READONLY, -LOADING); {faulty_redis} in a --store-option value is its address",
+    )
+    group.addoption(
         "--node-runner",
         metavar="COMMAND",
         help="run node:... stores through COMMAND (for example tsx, for TypeScript)",
@@ -153,6 +166,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(ConformanceReport(config), "session-store-conformance-report")
     config.stash[_BASELINE] = _read_baseline(config.getoption("conformance_baseline"))
     _choose_seed(config)
+    from .strict_backends.run import start_for_run
+
+    addresses = start_for_run(config)  # before the options, whose placeholders name them
     for pattern in config.getoption("clause"):
         if not any(_clause_matches(clause.id, pattern) for clause in CLAUSES):
             raise pytest.UsageError(
@@ -173,9 +189,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
     try:
         raw_options = config.getoption("store_option") or config.getini("session_store_options")
-        options = dict(parse_store_option(text) for text in raw_options)
+        options = dict(parse_store_option(text, addresses) for text in raw_options)
         failing_raw = config.getoption("failing_store_option")
-        failing = dict(parse_store_option(text) for text in failing_raw) if failing_raw else None
+        failing = (
+            dict(parse_store_option(text, addresses) for text in failing_raw)
+            if failing_raw
+            else None
+        )
         cwd = config.invocation_params.dir
         targets = []
         for spec in specs:
@@ -276,14 +296,25 @@ def rerun_command(item: pytest.Item, clause_id: str) -> str:
         path = str(item.path)
         with_file = os.path.relpath(path, item.config.invocation_params.dir)
         return f"pytest {shlex.quote(with_file)} --clause {clause_id}"
+    from .strict_backends.placeholders import restore
+    from .strict_backends.run import active_addresses
+
+    addresses = active_addresses()  # a rerun starts its own endpoints: placeholders, not ports
     parts = ["pytest", f"--store={target.label}"]
-    parts += [f"--store-option={_option_text(k, v)}" for k, v in target.options.items()]
+    for option in ("conformance_strict_dynamodb", "conformance_faulty_redis"):
+        upstream = item.config.getoption(option, default=None)
+        if upstream:
+            parts.append(f"--{option.replace('_', '-')}={upstream}")
+    parts += [
+        f"--store-option={_option_text(k, restore(v, addresses))}"
+        for k, v in target.options.items()
+    ]
     for key, value in (target.failing_options or {}).items():
-        parts.append(f"--failing-store-option={_option_text(key, value)}")
+        parts.append(f"--failing-store-option={_option_text(key, restore(value, addresses))}")
     runner = item.config.getoption("node_runner")
     if runner:
         parts.append(f"--node-runner={runner}")
-    if clause_id == "MODEL-SEQUENCES":
+    if clause_id == "MODEL-SEQUENCES" or addresses:  # the endpoints' schedules follow the seed too
         parts.append(f"--conformance-seed={item.config.option.conformance_seed}")
     parts.append(f"--clause={clause_id}")
     return " ".join(shlex.quote(part) for part in parts)
@@ -483,8 +514,11 @@ class ConformanceReport:
         )
 
     def summary(self) -> list[dict[str, Any]]:
+        from .strict_backends.run import through
+
         rows = []
         baseline = self.config.stash.get(_BASELINE, frozenset())
+        options = {t.label: t.options for t in self.config.stash.get(_TARGETS, [])}
         for store, by_clause in self.results.items():
             for clause in CLAUSES:
                 outcomes = by_clause.get(clause.id)
@@ -513,6 +547,8 @@ class ConformanceReport:
                         "tests": [o["test"] for o in outcomes],
                         "rerun": next((o["rerun"] for o in chosen if o["rerun"]), ""),
                         "repro": next((o["repro"] for o in chosen if o["repro"]), ""),
+                        # A strict endpoint the clause was judged through; "" for none.
+                        "through": through(options.get(store, {}), clause.id),
                     }
                 )
         return rows
@@ -558,6 +594,8 @@ class ConformanceReport:
                     "yellow": mark in ("WARN", "STALE", "XFAIL", "BLOCKED"),
                 }
                 terminalreporter.write(f"  {mark:6} {row['level']:6} {row['clause']:22}", **colour)
+                if row["through"]:
+                    detail = f"  [through the {row['through']}]{detail}"
                 write(detail)
                 if row["rerun"]:
                     write(f"{'':38}rerun alone: {row['rerun']}")
