@@ -27,7 +27,7 @@ from ..trial import Trial
 from .checks import matches_error
 from .errors import FAILURE_BOUND_SECONDS
 
-_ROUNDS = 3
+_ROUNDS = 4
 _TRIES = 8
 _CONTRACT_ANSWERS = ("SessionExistsError", "RevisionConflictError", "InvalidSessionIdError")
 
