@@ -42,8 +42,10 @@ class BackendFaultClauses:
         options = faults_options(trial.builder.options)
         if options is None:
             trial.not_applicable(
-                "no store option names a strict endpoint (--conformance-strict-dynamodb with "
-                "{strict_dynamodb}, or --conformance-faulty-redis with {faulty_redis})"
+                "not judged under injected faults: no store option names a strict endpoint "
+                "(--conformance-strict-dynamodb with {strict_dynamodb}, or "
+                "--conformance-faulty-redis with {faulty_redis}); a backend that is down is "
+                "judged with --failing-store-option"
             )
             return
         if trial.verdicts.get("CONS-READ-YOUR-WRITES") == "fail":
