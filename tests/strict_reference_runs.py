@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from dynamodb_backends import (  # noqa: E402
+from dynamodb_backends import (
     AWS_TEST_ENVIRONMENT,
     client_for,
     delete_table,
@@ -26,7 +26,7 @@ from dynamodb_backends import (  # noqa: E402
     unique_table_name,
 )
 
-from reference_stores.dynamodb import create_table  # noqa: E402
+from reference_stores.dynamodb import create_table
 
 
 def _kit(*args: str, env: dict[str, str] | None = None) -> int:

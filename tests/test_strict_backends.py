@@ -402,3 +402,39 @@ def test_the_reference_store_on_dynalite_passes_every_clause_through_the_strict_
         "strict DynamoDB endpoint",
         "strict DynamoDB endpoint (throttling)",
     }
+
+
+@pytest.mark.dynamodb
+@pytest.mark.node
+def test_a_javascript_store_reading_without_consistent_read_fails_through_the_bridge_too(
+    tmp_path: Path, moto_url: str
+) -> None:
+    require_node()
+    store = Path(__file__).parent / "js_stores" / "eventual-dynamodb.mjs"
+    clauses = ("--clause=CONS-READ-YOUR-WRITES", "--clause=GET-MISSING", "--clause=IFACE-RECORD")
+    verdicts = {}
+    for name, endpoint in (("strict", "{strict_dynamodb}"), ("plain", moto_url)):
+        client = client_for(moto_url)
+        table = unique_table_name("strict-js")
+        create_table(table, client=client)
+        (tmp_path / name).mkdir()
+        try:
+            run = run_pytest(
+                tmp_path / name,
+                f"--store=node:{store}",
+                f"--store-option=tableName={table}",
+                f"--store-option=endpoint={endpoint}",
+                f"--conformance-strict-dynamodb={moto_url}",
+                *clauses,
+                env=dict(AWS_TEST_ENVIRONMENT),
+            )
+        finally:
+            delete_table(client, table)
+            client.close()
+        verdicts[name] = run.statuses(f"node:{store}")
+    assert verdicts["strict"] == {
+        "IFACE-RECORD": "pass",
+        "GET-MISSING": "pass",
+        "CONS-READ-YOUR-WRITES": "fail",
+    }
+    assert set(verdicts["plain"].values()) == {"pass"}
