@@ -60,6 +60,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="options that point the store at a backend that is down, for the ERR-BACKEND clause; repeatable",
     )
     group.addoption(
+        "--conformance-strict-dynamodb",
+        metavar="UPSTREAM_URL",
+        help="start a strict DynamoDB endpoint in front of the emulator at UPSTREAM_URL (stale "
+        "eventually consistent reads, DynamoDB's limits, throttling); {strict_dynamodb} in a "
+        "--store-option value is its address",
+    )
+    group.addoption(
+        "--conformance-faulty-redis",
+        metavar="UPSTREAM_URL",
+        help="start a fault-injecting relay in front of the Redis at UPSTREAM_URL (dropped and "
+        "late replies, -READONLY, -LOADING); {faulty_redis} in a --store-option value is its address",
+    )
+    group.addoption(
         "--node-runner",
         metavar="COMMAND",
         help="run node:... stores through COMMAND (for example tsx, for TypeScript)",
@@ -149,6 +162,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(report, "session-store-conformance-report")
     config.stash[BASELINE] = read_baseline(config.getoption("conformance_baseline"))
     _choose_seed(config)
+    from .strict_backends.run import start_for_run
+
+    addresses = start_for_run(config)  # before the options, whose placeholders name them
     for pattern in config.getoption("clause"):
         if not any(_clause_matches(clause.id, pattern) for clause in CLAUSES):
             raise pytest.UsageError(
@@ -169,9 +185,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
     try:
         raw_options = config.getoption("store_option") or config.getini("session_store_options")
-        options = dict(parse_store_option(text) for text in raw_options)
+        options = dict(parse_store_option(text, addresses) for text in raw_options)
         failing_raw = config.getoption("failing_store_option")
-        failing = dict(parse_store_option(text) for text in failing_raw) if failing_raw else None
+        failing = (
+            dict(parse_store_option(text, addresses) for text in failing_raw)
+            if failing_raw
+            else None
+        )
         cwd = config.invocation_params.dir
         targets = []
         for spec in specs:

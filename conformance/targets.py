@@ -37,8 +37,12 @@ class StoreTarget:
     failing_options: Mapping[str, Any] | None = None
 
 
-def parse_store_option(text: str) -> tuple[str, Any]:
-    """``KEY=VALUE``; VALUE is read as JSON when it parses, else kept as a string."""
+def parse_store_option(text: str, addresses: Mapping[str, str] | None = None) -> tuple[str, Any]:
+    """``KEY=VALUE``; VALUE is read as JSON when it parses, else kept as a string.
+
+    ``{strict_dynamodb}`` and ``{faulty_redis}`` in a string VALUE become the
+    addresses of this run's strict endpoints (``addresses``).
+    """
     key, sep, raw = text.partition("=")
     key = key.strip()
     if not sep or not key.isidentifier():
@@ -49,6 +53,12 @@ def parse_store_option(text: str) -> tuple[str, Any]:
         value = json.loads(raw)
     except ValueError:
         value = raw
+    from .strict_backends.placeholders import PlaceholderError, substitute
+
+    try:
+        value = substitute(value, addresses or {})
+    except PlaceholderError as error:
+        raise TargetError(f"--store-option {text!r}: {error}") from None
     return key, value
 
 

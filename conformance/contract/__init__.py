@@ -16,6 +16,7 @@ import pytest
 
 from ..runner import Kit, Settings
 from ..stores import StoreBuilder
+from .backend_faults import BackendFaultClauses
 from .consistency import ConsistencyClauses
 from .create import CreateClauses
 from .data import DataClauses
@@ -48,6 +49,7 @@ class SessionStoreContract(
     TtlClauses,
     RevisionClauses,
     ErrorClauses,
+    BackendFaultClauses,
     ConsistencyClauses,
     ModelClauses,
 ):

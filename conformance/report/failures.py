@@ -24,14 +24,25 @@ def rerun_command(item: pytest.Item, clause_id: str) -> str:
         path = str(item.path)
         with_file = os.path.relpath(path, item.config.invocation_params.dir)
         return f"pytest {shlex.quote(with_file)} --clause {clause_id}"
+    from ..strict_backends.placeholders import restore
+    from ..strict_backends.run import active_addresses
+
+    addresses = active_addresses()  # a rerun starts its own endpoints: placeholders, not ports
     parts = ["pytest", f"--store={target.label}"]
-    parts += [f"--store-option={_option_text(k, v)}" for k, v in target.options.items()]
+    for option in ("conformance_strict_dynamodb", "conformance_faulty_redis"):
+        upstream = item.config.getoption(option, default=None)
+        if upstream:
+            parts.append(f"--{option.replace('_', '-')}={upstream}")
+    parts += [
+        f"--store-option={_option_text(k, restore(v, addresses))}"
+        for k, v in target.options.items()
+    ]
     for key, value in (target.failing_options or {}).items():
-        parts.append(f"--failing-store-option={_option_text(key, value)}")
+        parts.append(f"--failing-store-option={_option_text(key, restore(value, addresses))}")
     runner = item.config.getoption("node_runner")
     if runner:
         parts.append(f"--node-runner={runner}")
-    if clause_id == "MODEL-SEQUENCES":
+    if clause_id == "MODEL-SEQUENCES" or addresses:  # the endpoints' schedules follow the seed too
         parts.append(f"--conformance-seed={item.config.option.conformance_seed}")
     parts.append(f"--clause={clause_id}")
     return " ".join(shlex.quote(part) for part in parts)

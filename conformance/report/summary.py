@@ -94,8 +94,11 @@ class ConformanceReport:
         )
 
     def summary(self) -> list[dict[str, Any]]:
+        from ..strict_backends.run import through
+
         rows = []
         baseline = self.config.stash.get(BASELINE, frozenset())
+        options = {t.label: t.options for t in self.targets}
         for store, by_clause in self.results.items():
             for clause in CLAUSES:
                 outcomes = by_clause.get(clause.id)
@@ -124,6 +127,8 @@ class ConformanceReport:
                         "tests": [o["test"] for o in outcomes],
                         "rerun": next((o["rerun"] for o in chosen if o["rerun"]), ""),
                         "repro": next((o["repro"] for o in chosen if o["repro"]), ""),
+                        # A strict endpoint the clause was judged through; "" for none.
+                        "through": through(options.get(store, {}), clause.id),
                     }
                 )
         return rows
@@ -169,6 +174,8 @@ class ConformanceReport:
                     "yellow": mark in ("WARN", "STALE", "XFAIL", "BLOCKED"),
                 }
                 terminalreporter.write(f"  {mark:6} {row['level']:6} {row['clause']:22}", **colour)
+                if row["through"]:
+                    detail = f"  [through the {row['through']}]{detail}"
                 write(detail)
                 if row["rerun"]:
                     write(f"{'':38}rerun alone: {row['rerun']}")
