@@ -183,7 +183,7 @@ def pytest_configure(config: pytest.Config) -> None:
         from .setup_check import setup_problem
 
         for target in targets:
-            problem = setup_problem(target)
+            problem = setup_problem(target, show_log=config.getoption("verbose") > 0)
             if problem:
                 raise pytest.UsageError(problem)
     labels = [target.label for target in targets]

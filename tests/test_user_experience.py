@@ -66,6 +66,33 @@ def test_a_broken_setup_stops_the_run_in_one_short_block(
     _no_verdicts(run.output)
 
 
+@pytest.mark.parametrize(
+    ("args", "repeated"),
+    [
+        (
+            ["--store=postgres", "--store-option=dsn=postgresql://postgres@127.0.0.1:1/postgres"],
+            "port 1 failed: Connection refused",
+        ),
+        (["--store=redis", "--store-option=url=redis://127.0.0.1:1"], "Error 111 connecting"),
+    ],
+    ids=["postgres", "redis"],
+)
+def test_a_setup_error_is_the_kits_block_alone_said_once(
+    tmp_path: Path, args: list[str], repeated: str
+) -> None:
+    run = run_pytest(tmp_path, *args, report=False)
+    assert run.returncode != 0
+    lines = run.output.strip().splitlines()
+    assert lines[0].startswith("ERROR: --store="), run.output  # no backend log before it
+    assert run.output.count(repeated) == 1, run.output
+    verbose = run_pytest(tmp_path, *args, "-v", report=False)
+    if "postgres" in args[0]:  # psycopg_pool logs each failed attempt: -v shows them, after
+        assert "held back (-v shows them)" in run.output
+        block_end = verbose.output.index("held back during the check:")
+        assert "WARNING psycopg.pool: error connecting" in verbose.output[block_end:]
+        assert "error connecting" not in verbose.output[:block_end]
+
+
 def test_err_backends_failing_store_is_not_set_up_checked(tmp_path: Path) -> None:
     run = run_pytest(
         tmp_path,
