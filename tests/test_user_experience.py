@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from kit_runs import TESTS_DIR, run_pytest
+from kit_runs import TESTS_DIR, repro_failure, run_pytest
 
 from conformance import CLAUSES
 
@@ -260,7 +260,7 @@ def test_a_repro_is_in_the_report_and_in_the_repro_dir(tmp_path: Path) -> None:
     script = (folder / "broken_stores_NoCopyInStore__DATA-COPY-IN.py").read_text()
     assert row["repro"] == script
     assert 'given1["obj"]["inner"][0]["x"] = "2"' in script  # the mutation that broke it
-    assert "a repro (in full: --conformance-repro-dir or the JSON report):" in run.output
+    assert "\na repro, runnable as printed" in run.output
     assert max(len(line) for line in run.output.splitlines()) <= 200
     ran = subprocess.run(
         [sys.executable, str(folder / "broken_stores_NoCopyInStore__DATA-COPY-IN.py")],
@@ -273,3 +273,17 @@ def test_a_repro_is_in_the_report_and_in_the_repro_dir(tmp_path: Path) -> None:
     assert ran.returncode == 1
     assert "AssertionError: DATA-COPY-IN violated" in ran.stderr
     json.dumps(run.report)  # the report stays plain JSON
+
+
+def test_the_repro_printed_in_the_terminal_runs_when_pasted(tmp_path: Path) -> None:
+    run = run_pytest(tmp_path, "--store=broken_stores:NoCopyInStore", "--clause=DATA-COPY-IN")
+    assert run.returncode == 1
+    lines = run.output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("a repro, runnable"))
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("="))
+    pasted = tmp_path / "pasted.py"
+    pasted.write_text("\n".join(lines[start + 1 : end]) + "\n")
+    environment = {**os.environ, "PYTHONPATH": str(TESTS_DIR)}
+    assert repro_failure(pasted, tmp_path, environment).startswith(
+        "AssertionError: DATA-COPY-IN violated"
+    )

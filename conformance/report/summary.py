@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from ..clauses import CLAUSES, SPEC_VERSION
+from ..repro.script import file_name
 from ..text import shorten
 from .baseline import BASELINE
 from .failures import clean_reason, first_line, skip_reason
@@ -233,14 +234,10 @@ class ConformanceReport:
             target.mkdir(parents=True, exist_ok=True)
             for row in rows:
                 if row["repro"]:
-                    name = f"{_file_part(row['store'])}__{row['clause']}.py"
+                    name = file_name(row["store"], row["clause"])
                     (target / name).write_text(row["repro"], encoding="utf-8")
         page = self.config.getoption("conformance_html")
         if page:
             from .html import matrix_page
 
             Path(page).write_text(matrix_page(document), encoding="utf-8")
-
-
-def _file_part(label: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in label)
