@@ -18,6 +18,7 @@ import pytest
 from .clauses import CLAUSES, SPEC_VERSION, clause_by_id
 from .report import ConformanceReport
 from .report.baseline import BASELINE, read_baseline
+from .report.closing import ClosingLines
 from .report.failures import ClauseFailure, first_line, rerun_command
 
 ENV_STORE = "MCP_SESSION_STORE"
@@ -147,6 +148,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     report = ConformanceReport(config)
     config.pluginmanager.register(report, "session-store-conformance-report")
+    config.pluginmanager.register(ClosingLines(report), "session-store-conformance-closing")
     config.stash[BASELINE] = read_baseline(config.getoption("conformance_baseline"))
     _choose_seed(config)
     for pattern in config.getoption("clause"):

@@ -234,7 +234,13 @@ def test_strict_baseline_fails_on_a_stale_entry(tmp_path: Path) -> None:
     assert run.returncode == 1
     assert run.report is not None
     assert run.report["verdict"] == "fail"
-    assert "1 stale baseline entry fail the run" in run.output
+    last_lines = run.output.strip().splitlines()[-2:]
+    assert last_lines[0] == (
+        "conformance: the run failed because of 1 stale baseline entry "
+        "(--conformance-strict-baseline): CREATE-EXISTS (memory) passes now; "
+        f"remove it from {baseline}"
+    ), run.output[-2000:]
+    assert "1 stale in baseline" in last_lines[1]  # pytest's counts, not all green
 
 
 def test_model_sequences_print_their_seed_and_replay_it(tmp_path: Path) -> None:
@@ -286,4 +292,31 @@ def test_the_repro_printed_in_the_terminal_runs_when_pasted(tmp_path: Path) -> N
     environment = {**os.environ, "PYTHONPATH": str(TESTS_DIR)}
     assert repro_failure(pasted, tmp_path, environment).startswith(
         "AssertionError: DATA-COPY-IN violated"
+    )
+
+
+def test_a_run_ends_naming_each_file_it_wrote(tmp_path: Path) -> None:
+    """The README's CI command, from an empty directory: each file has a line that names it."""
+    run = run_pytest(
+        tmp_path,
+        "--store=broken_stores:NoCopyInStore",
+        "--conformance-report=conformance.json",
+        "--conformance-html=conformance.html",
+        "--conformance-repro-dir=repros",
+        report=False,
+    )
+    assert run.returncode == 1
+    closing = run.output.strip().splitlines()[-6:]
+    for line in (
+        "conformance: JSON report written to conformance.json",
+        "conformance: HTML matrix written to conformance.html",
+        "conformance: 1 repro script written to repros",
+    ):
+        assert line in closing, run.output[-2000:]
+    assert (tmp_path / "conformance.json").is_file()
+    assert (tmp_path / "conformance.html").is_file()
+    assert len(list((tmp_path / "repros").iterdir())) == 1
+    passing = run_pytest(tmp_path, "--store=memory", "--conformance-repro-dir=repros2")
+    assert "conformance: no clause failed with a repro, so none was written to repros2" in (
+        passing.output
     )

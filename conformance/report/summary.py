@@ -48,6 +48,8 @@ class ConformanceReport:
         self.ttl_modes: dict[str, str] = {}
         self.targets: list[Any] = []
         """The stores the run judges (``StoreTarget``), which the plugin sets."""
+        self.written: list[str] = []
+        """What the run wrote, one line each, for the run's last lines (``closing``)."""
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         properties: dict[str, Any] = dict(report.user_properties)
@@ -173,13 +175,6 @@ class ConformanceReport:
                 write(detail)
                 if row["rerun"]:
                     write(f"{'':38}rerun alone: {row['rerun']}")
-        stale = [row for row in rows if row["status"] == "stale"]
-        if stale and self.config.getoption("conformance_strict_baseline"):
-            write(
-                f"--conformance-strict-baseline: {len(stale)} stale baseline "
-                f"entr{'y' if len(stale) == 1 else 'ies'} fail the run",
-                red=True,
-            )
 
     def settings(self) -> dict[str, Any]:
         from ..contract import settings_from
@@ -228,16 +223,25 @@ class ConformanceReport:
         path = self.config.getoption("conformance_report")
         if path:
             Path(path).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+            self.written.append(f"JSON report written to {path}")
         folder = self.config.getoption("conformance_repro_dir")
         if folder:
             target = Path(folder)
             target.mkdir(parents=True, exist_ok=True)
+            scripts = 0
             for row in rows:
                 if row["repro"]:
                     name = file_name(row["store"], row["clause"])
                     (target / name).write_text(row["repro"], encoding="utf-8")
+                    scripts += 1
+            self.written.append(
+                f"{scripts} repro script{'' if scripts == 1 else 's'} written to {folder}"
+                if scripts
+                else f"no clause failed with a repro, so none was written to {folder}"
+            )
         page = self.config.getoption("conformance_html")
         if page:
             from .html import matrix_page
 
             Path(page).write_text(matrix_page(document), encoding="utf-8")
+            self.written.append(f"HTML matrix written to {page}")
