@@ -42,8 +42,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--store-option",
         action="append",
         default=[],
-        metavar="KEY=VALUE",
-        help="keyword argument for the store (VALUE read as JSON when it parses, else a string); repeatable",
+        metavar="[TARGET:]KEY=VALUE",
+        help="keyword argument for the store (VALUE read as JSON when it parses, else a string); "
+        "repeatable. TARGET:KEY=VALUE gives it to the store whose --store value is TARGET alone",
     )
     group.addoption(
         "--clause",
@@ -57,8 +58,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--failing-store-option",
         action="append",
         default=[],
-        metavar="KEY=VALUE",
-        help="options that point the store at a backend that is down, for the ERR-BACKEND clause; repeatable",
+        metavar="[TARGET:]KEY=VALUE",
+        help="options that point the store at a backend that is down, for the ERR-BACKEND clause; "
+        "repeatable; TARGET:KEY=VALUE for the store whose --store value is TARGET alone",
     )
     group.addoption(
         "--node-runner",
@@ -167,20 +169,43 @@ def pytest_configure(config: pytest.Config) -> None:
         specs, source = list(dict.fromkeys(picked)), "the node id"
     if not specs:
         return
-    from .targets import StoreTarget, TargetError, parse_store_option, resolve_target
+    if len(set(specs)) != len(specs):
+        raise pytest.UsageError(f"--store names the same target twice: {', '.join(specs)}")
+    from .store_options import (
+        failing_options_for,
+        options_for,
+        read_store_options,
+        unscoped_problem,
+    )
+    from .targets import StoreTarget, TargetError, resolve_target
 
     try:
         raw_options = config.getoption("store_option") or config.getini("session_store_options")
-        options = dict(parse_store_option(text) for text in raw_options)
-        failing_raw = config.getoption("failing_store_option")
-        failing = dict(parse_store_option(text) for text in failing_raw) if failing_raw else None
+        options = read_store_options(raw_options, specs, "--store-option")
+        failing = read_store_options(
+            config.getoption("failing_store_option"), specs, "--failing-store-option"
+        )
         cwd = config.invocation_params.dir
-        targets = []
-        for spec in specs:
-            factory = resolve_target(spec, node_runner=config.getoption("node_runner"), cwd=cwd)
-            targets.append(StoreTarget(spec, source, factory, options, failing))
+        factories = {
+            spec: resolve_target(spec, node_runner=config.getoption("node_runner"), cwd=cwd)
+            for spec in specs
+        }
     except TargetError as error:
         raise pytest.UsageError(str(error)) from None
+    for given, flag in ((options, "--store-option"), (failing, "--failing-store-option")):
+        problem = unscoped_problem(given, factories, flag)
+        if problem:
+            raise pytest.UsageError(problem)
+    targets = [
+        StoreTarget(
+            spec,
+            source,
+            factory,
+            options_for(spec, options),
+            failing_options_for(spec, failing),
+        )
+        for spec, factory in factories.items()
+    ]
     if not hasattr(config, "workerinput"):  # the controller checks once, for every worker
         from .setup_check import setup_problem
 
@@ -188,9 +213,6 @@ def pytest_configure(config: pytest.Config) -> None:
             problem = setup_problem(target, show_log=config.getoption("verbose") > 0)
             if problem:
                 raise pytest.UsageError(problem)
-    labels = [target.label for target in targets]
-    if len(set(labels)) != len(labels):
-        raise pytest.UsageError(f"--store names the same target twice: {', '.join(labels)}")
     config.stash[_TARGETS] = targets
     report.targets = targets
     config.stash[_SOURCE] = source

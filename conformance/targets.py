@@ -37,13 +37,14 @@ class StoreTarget:
     failing_options: Mapping[str, Any] | None = None
 
 
-def parse_store_option(text: str) -> tuple[str, Any]:
+def parse_store_option(text: str, flag: str = "--store-option") -> tuple[str, Any]:
     """``KEY=VALUE``; VALUE is read as JSON when it parses, else kept as a string."""
     key, sep, raw = text.partition("=")
     key = key.strip()
     if not sep or not key.isidentifier():
         raise TargetError(
-            f"--store-option {text!r}: expected KEY=VALUE with KEY a Python identifier"
+            f"{flag} {text!r}: expected KEY=VALUE with KEY a Python identifier "
+            "(or TARGET:KEY=VALUE for one store of several)"
         )
     try:
         value = json.loads(raw)
