@@ -81,6 +81,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write the repro script of each failed clause into DIR, one file per store and clause",
     )
     group.addoption(
+        "--conformance-badge",
+        metavar="FILE.svg",
+        help="write a conformance badge (SPEC version, clauses passed/applicable, coloured by "
+        "verdict) for a README; with several stores, put {store} in FILE for one badge each",
+    )
+    group.addoption(
         "--conformance-baseline",
         metavar="FILE",
         help="clause ids expected to fail, one per line; those that pass are reported stale",
@@ -213,6 +219,13 @@ def pytest_configure(config: pytest.Config) -> None:
             problem = setup_problem(target, show_log=config.getoption("verbose") > 0)
             if problem:
                 raise pytest.UsageError(problem)
+    badge = config.getoption("conformance_badge")
+    if badge and len(targets) > 1 and "{store}" not in badge:
+        raise pytest.UsageError(
+            f"--conformance-badge={badge}: a badge shows one store and this run judges "
+            f"{len(targets)}; put {{store}} in the path for one badge each "
+            "(--conformance-badge=badges/{store}.svg)"
+        )
     config.stash[_TARGETS] = targets
     report.targets = targets
     config.stash[_SOURCE] = source

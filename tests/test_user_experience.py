@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from kit_runs import TESTS_DIR, repro_failure, run_pytest
 
-from conformance import CLAUSES
+from conformance import CLAUSES, SPEC_VERSION
 
 VERDICT_LINE = ("  PASS   ", "  FAIL   ", "  N/A    ")
 
@@ -303,18 +303,22 @@ def test_a_run_ends_naming_each_file_it_wrote(tmp_path: Path) -> None:
         "--conformance-report=conformance.json",
         "--conformance-html=conformance.html",
         "--conformance-repro-dir=repros",
+        "--conformance-badge=conformance-badge.svg",
         report=False,
     )
     assert run.returncode == 1
-    closing = run.output.strip().splitlines()[-6:]
+    closing = run.output.strip().splitlines()[-7:]
     for line in (
         "conformance: JSON report written to conformance.json",
         "conformance: HTML matrix written to conformance.html",
         "conformance: 1 repro script written to repros",
     ):
         assert line in closing, run.output[-2000:]
+    badge_line = f"conformance: badge written to conformance-badge.svg (SPEC {SPEC_VERSION}, "
+    assert any(line.startswith(badge_line) and line.endswith(", fail)") for line in closing)
     assert (tmp_path / "conformance.json").is_file()
     assert (tmp_path / "conformance.html").is_file()
+    assert (tmp_path / "conformance-badge.svg").is_file()
     assert len(list((tmp_path / "repros").iterdir())) == 1
     passing = run_pytest(tmp_path, "--store=memory", "--conformance-repro-dir=repros2")
     assert "conformance: no clause failed with a repro, so none was written to repros2" in (

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from ..clauses import CLAUSES, SPEC_VERSION
-from ..repro.script import file_name
+from ..repro.script import file_name, safe_file_part
 from ..text import shorten
 from .baseline import BASELINE
 from .failures import clean_reason, first_line, skip_reason
@@ -245,3 +245,26 @@ class ConformanceReport:
 
             Path(page).write_text(matrix_page(document), encoding="utf-8")
             self.written.append(f"HTML matrix written to {page}")
+        badge = self.config.getoption("conformance_badge")
+        if badge:
+            self.write_badges(badge, rows)
+
+    def write_badges(self, path: str, rows: list[dict[str, Any]]) -> None:
+        from .badge import badge_figures, badge_svg
+
+        stores = list(dict.fromkeys(row["store"] for row in rows))
+        if len(stores) != 1 and "{store}" not in path:
+            self.written.append(
+                f"no badge written to {path}: a badge shows one store and "
+                f"{len(stores)} were judged (put {{store}} in the path for one each)"
+            )
+            return
+        for store in stores:
+            figures = badge_figures([row for row in rows if row["store"] == store], len(CLAUSES))
+            file = Path(path.replace("{store}", safe_file_part(store)))
+            file.parent.mkdir(parents=True, exist_ok=True)
+            file.write_text(badge_svg(SPEC_VERSION, figures), encoding="utf-8")
+            self.written.append(
+                f"badge written to {file} (SPEC {SPEC_VERSION}, "
+                f"{figures['passed']}/{figures['applicable']}, {figures['verdict']})"
+            )

@@ -27,6 +27,7 @@ __all__ = [
     "Target",
     "file_name",
     "render",
+    "safe_file_part",
     "script_for",
     "source",
     "target_of",
@@ -359,8 +360,12 @@ def _fit_comment(line: str, width: int) -> str:
 
 def file_name(store_label: str, clause_id: str) -> str:
     """The name of a repro's file in ``--conformance-repro-dir``: one per store and clause."""
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in store_label)
-    return f"{safe}__{clause_id}.py"
+    return f"{safe_file_part(store_label)}__{clause_id}.py"
+
+
+def safe_file_part(store_label: str) -> str:
+    """A store's label as part of a file name (``broken_stores:X`` -> ``broken_stores_X``)."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in store_label)
 
 
 def script_for(trial: Trial, problem: str) -> str:
