@@ -216,7 +216,11 @@ def pytest_configure(config: pytest.Config) -> None:
         from .setup_check import setup_problem
 
         for target in targets:
-            problem = setup_problem(target, show_log=config.getoption("verbose") > 0)
+            problem = setup_problem(
+                target,
+                show_log=config.getoption("verbose") > 0,
+                one_of_several=len(targets) > 1,
+            )
             if problem:
                 raise pytest.UsageError(problem)
     badge = config.getoption("conformance_badge")

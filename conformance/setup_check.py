@@ -29,10 +29,13 @@ SETUP_TIMEOUT_SECONDS = 30.0
 _ADDRESS_KEYS = ("url", "dsn", "endpoint_url", "host", "address", "conninfo")
 
 
-def setup_problem(target: StoreTarget, *, show_log: bool = False) -> str | None:
+def setup_problem(
+    target: StoreTarget, *, show_log: bool = False, one_of_several: bool = False
+) -> str | None:
     """None when the store builds and answers ``session_exists``; else the block to print.
 
-    ``show_log`` (pytest -v) appends the log lines held back during the check to the block.
+    ``show_log`` (pytest -v) appends the log lines held back during the check to the block;
+    ``one_of_several`` hints at options scoped to the store (``TARGET:NAME=VALUE``).
     """
     builder = StoreBuilder(target.factory, target.options)
     reached = ["building it"]
@@ -40,7 +43,7 @@ def setup_problem(target: StoreTarget, *, show_log: bool = False) -> str | None:
         try:
             asyncio.run(_build_and_ask(builder, reached))
         except Exception as error:
-            problem = _block(target, builder, reached[-1], error)
+            problem = _block(target, builder, reached[-1], error, one_of_several)
         else:
             return None
     if not held:
@@ -95,7 +98,13 @@ async def _build_and_ask(builder: StoreBuilder, reached: list[str]) -> None:
         reached.append("closing it")
 
 
-def _block(target: StoreTarget, builder: StoreBuilder, step: str, error: BaseException) -> str:
+def _block(
+    target: StoreTarget,
+    builder: StoreBuilder,
+    step: str,
+    error: BaseException,
+    one_of_several: bool = False,
+) -> str:
     lines = [
         f"--store={target.label}: the store could not be set up, so no clause was judged.",
         f"  built:   {shorten(builder.call_text(), 200)}",
@@ -111,7 +120,9 @@ def _block(target: StoreTarget, builder: StoreBuilder, step: str, error: BaseExc
         if not any(_message(cause) in line for line in lines):
             lines.append(f"  cause:   {_describe(cause)}")
         cause = cause.__cause__ or cause.__context__
-    lines.extend(f"  hint:    {hint}" for hint in _hints(target, builder, step, error))
+    lines.extend(
+        f"  hint:    {hint}" for hint in _hints(target, builder, step, error, one_of_several)
+    )
     return "\n".join(lines)
 
 
@@ -138,7 +149,11 @@ def _chain(error: BaseException) -> list[BaseException]:
 
 
 def _hints(
-    target: StoreTarget, builder: StoreBuilder, step: str, error: BaseException
+    target: StoreTarget,
+    builder: StoreBuilder,
+    step: str,
+    error: BaseException,
+    one_of_several: bool = False,
 ) -> list[str]:
     chain = _chain(error)
     hints = []
@@ -157,7 +172,8 @@ def _hints(
         if accepted:
             hints.append(
                 f"{builder.description} takes {', '.join(accepted)}: "
-                "pass them as --store-option NAME=VALUE"
+                f"pass them as --store-option {target.label + ':' if one_of_several else ''}"
+                "NAME=VALUE"
             )
     if not hints:
         hints.append("the suite builds the store exactly as 'built' shows; try that in Python")

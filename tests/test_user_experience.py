@@ -50,8 +50,15 @@ def _no_verdicts(output: str) -> None:
                 "is the server running at redis://127.0.0.1:1?",
             ],
         ),
+        (
+            ["--store=memory", "--store=plugin_targets:NeedsServerStore"],
+            [
+                "error:   ValueError: no server given",
+                "pass them as --store-option plugin_targets:NeedsServerStore:NAME=VALUE",
+            ],
+        ),
     ],
-    ids=["bad-option", "constructor-raises", "unreachable-backend"],
+    ids=["bad-option", "constructor-raises", "unreachable-backend", "one-of-several"],
 )
 def test_a_broken_setup_stops_the_run_in_one_short_block(
     tmp_path: Path, args: list[str], expected: list[str]
