@@ -18,6 +18,7 @@ import pytest
 from .clauses import CLAUSES, SPEC_VERSION, clause_by_id
 from .report import ConformanceReport
 from .report.baseline import BASELINE, read_baseline
+from .report.closing import ClosingLines
 from .report.failures import ClauseFailure, first_line, rerun_command
 
 ENV_STORE = "MCP_SESSION_STORE"
@@ -41,8 +42,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--store-option",
         action="append",
         default=[],
-        metavar="KEY=VALUE",
-        help="keyword argument for the store (VALUE read as JSON when it parses, else a string); repeatable",
+        metavar="[TARGET:]KEY=VALUE",
+        help="keyword argument for the store (VALUE read as JSON when it parses, else a string); "
+        "repeatable. TARGET:KEY=VALUE gives it to the store whose --store value is TARGET alone",
     )
     group.addoption(
         "--clause",
@@ -56,8 +58,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--failing-store-option",
         action="append",
         default=[],
-        metavar="KEY=VALUE",
-        help="options that point the store at a backend that is down, for the ERR-BACKEND clause; repeatable",
+        metavar="[TARGET:]KEY=VALUE",
+        help="options that point the store at a backend that is down, for the ERR-BACKEND clause; "
+        "repeatable; TARGET:KEY=VALUE for the store whose --store value is TARGET alone",
     )
     group.addoption(
         "--conformance-strict-dynamodb",
@@ -89,6 +92,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--conformance-repro-dir",
         metavar="DIR",
         help="write the repro script of each failed clause into DIR, one file per store and clause",
+    )
+    group.addoption(
+        "--conformance-badge",
+        metavar="FILE.svg",
+        help="write a conformance badge (SPEC version, clauses passed/applicable, coloured by "
+        "verdict) for a README; with several stores, put {store} in FILE for one badge each",
     )
     group.addoption(
         "--conformance-baseline",
@@ -160,6 +169,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     report = ConformanceReport(config)
     config.pluginmanager.register(report, "session-store-conformance-report")
+    config.pluginmanager.register(ClosingLines(report), "session-store-conformance-closing")
     config.stash[BASELINE] = read_baseline(config.getoption("conformance_baseline"))
     _choose_seed(config)
     from .strict_backends.run import start_for_run
@@ -181,34 +191,61 @@ def pytest_configure(config: pytest.Config) -> None:
         specs, source = list(dict.fromkeys(picked)), "the node id"
     if not specs:
         return
-    from .targets import StoreTarget, TargetError, parse_store_option, resolve_target
+    if len(set(specs)) != len(specs):
+        raise pytest.UsageError(f"--store names the same target twice: {', '.join(specs)}")
+    from .store_options import (
+        failing_options_for,
+        options_for,
+        read_store_options,
+        unscoped_problem,
+    )
+    from .targets import StoreTarget, TargetError, resolve_target
 
     try:
         raw_options = config.getoption("store_option") or config.getini("session_store_options")
-        options = dict(parse_store_option(text, addresses) for text in raw_options)
-        failing_raw = config.getoption("failing_store_option")
-        failing = (
-            dict(parse_store_option(text, addresses) for text in failing_raw)
-            if failing_raw
-            else None
+        options = read_store_options(raw_options, specs, "--store-option", addresses)
+        failing = read_store_options(
+            config.getoption("failing_store_option"), specs, "--failing-store-option", addresses
         )
         cwd = config.invocation_params.dir
-        targets = []
-        for spec in specs:
-            factory = resolve_target(spec, node_runner=config.getoption("node_runner"), cwd=cwd)
-            targets.append(StoreTarget(spec, source, factory, options, failing))
+        factories = {
+            spec: resolve_target(spec, node_runner=config.getoption("node_runner"), cwd=cwd)
+            for spec in specs
+        }
     except TargetError as error:
         raise pytest.UsageError(str(error)) from None
+    for given, flag in ((options, "--store-option"), (failing, "--failing-store-option")):
+        problem = unscoped_problem(given, factories, flag)
+        if problem:
+            raise pytest.UsageError(problem)
+    targets = [
+        StoreTarget(
+            spec,
+            source,
+            factory,
+            options_for(spec, options),
+            failing_options_for(spec, failing),
+        )
+        for spec, factory in factories.items()
+    ]
     if not hasattr(config, "workerinput"):  # the controller checks once, for every worker
         from .setup_check import setup_problem
 
         for target in targets:
-            problem = setup_problem(target)
+            problem = setup_problem(
+                target,
+                show_log=config.getoption("verbose") > 0,
+                one_of_several=len(targets) > 1,
+            )
             if problem:
                 raise pytest.UsageError(problem)
-    labels = [target.label for target in targets]
-    if len(set(labels)) != len(labels):
-        raise pytest.UsageError(f"--store names the same target twice: {', '.join(labels)}")
+    badge = config.getoption("conformance_badge")
+    if badge and len(targets) > 1 and "{store}" not in badge:
+        raise pytest.UsageError(
+            f"--conformance-badge={badge}: a badge shows one store and this run judges "
+            f"{len(targets)}; put {{store}} in the path for one badge each "
+            "(--conformance-badge=badges/{store}.svg)"
+        )
     config.stash[_TARGETS] = targets
     report.targets = targets
     config.stash[_SOURCE] = source

@@ -7,12 +7,13 @@ import traceback
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import pytest
 
 from .clauses import Clause, clause_by_id, prerequisites
-from .repro.script import script_for, terminal_view
+from .repro.script import file_name, script_for, terminal_view
 from .stores import StoreBuilder, TargetError
 from .trial import ClauseViolation, NotApplicable, Trial
 
@@ -337,14 +338,19 @@ async def _delete_created(trial: Trial) -> None:
 
 
 def _failure(clause: Clause, problem: str, trial: Trial) -> str:
-    lines = [
-        f"{clause.id} ({clause.level}) violated: {clause.text}",
-        f"problem: {problem}",
-        "a repro (in full: --conformance-repro-dir or the JSON report):",
-    ]
     trial.repro_script = script_for(trial, problem)
-    lines.extend(terminal_view(trial.repro_script))
-    return "\n".join(lines)
+    return f"{clause.id} ({clause.level}) violated: {clause.text}\nproblem: {problem}"
+
+
+def _full_repro(item: pytest.Item, clause_id: str) -> str:
+    """Where the full repro script is: its file in --conformance-repro-dir, or how to get one."""
+    folder = item.config.getoption("conformance_repro_dir", None)
+    if folder:
+        store = str(dict(item.user_properties).get("conformance_store", item.name))
+        return str(Path(folder) / file_name(store, clause_id))
+    report_file = item.config.getoption("conformance_report", None)
+    where = f' or "repro" in {report_file}' if report_file else ""
+    return f"rerun with --conformance-repro-dir=DIR{where}"
 
 
 def report(item: pytest.Item, clause: Clause, outcome: Outcome) -> None:
@@ -359,8 +365,10 @@ def report(item: pytest.Item, clause: Clause, outcome: Outcome) -> None:
         item.user_properties.append(("conformance_blocked_by", ",".join(outcome.blocked_by)))
         pytest.skip(outcome.message)
     if outcome.status == "fail":
+        message = outcome.message
         if outcome.repro:
             item.user_properties.append(("conformance_repro", outcome.repro))
-        pytest.fail(outcome.message, pytrace=False)
+            message += "\n" + "\n".join(terminal_view(outcome.repro, _full_repro(item, clause.id)))
+        pytest.fail(message, pytrace=False)
     if outcome.untried:
         item.user_properties.append(("conformance_partial", "; ".join(outcome.untried)))

@@ -74,6 +74,7 @@ class StoreBuilder:
         self.factory = factory
         self.options = dict(options or {})
         names, takes_any = _accepted_keywords(factory)
+        self._keywords, self._takes_any_keyword = names, takes_any
         self.accepts_ttl = takes_any or "ttl_seconds" in names
         self.accepts_clock = takes_any or "clock" in names
         # A factory taking **options may say it takes no TTL, or cannot follow a clock (its
@@ -88,6 +89,10 @@ class StoreBuilder:
         self.description = getattr(factory, "__qualname__", None) or repr(factory)
         # What the TTL is called where the store is written (the Node bridge: ttlSeconds).
         self.ttl_parameter: str = getattr(factory, "ttl_parameter", "ttl_seconds")
+
+    def accepts_keyword(self, name: str) -> bool:
+        """Whether the factory's signature takes ``name`` (or any keyword, or cannot be read)."""
+        return self._takes_any_keyword or name in self._keywords
 
     def call_text(self, *, ttl_seconds: Any = UNSET, clock: bool = False) -> str:
         """How the store is built, as Python, for a repro."""

@@ -37,7 +37,9 @@ class StoreTarget:
     failing_options: Mapping[str, Any] | None = None
 
 
-def parse_store_option(text: str, addresses: Mapping[str, str] | None = None) -> tuple[str, Any]:
+def parse_store_option(
+    text: str, flag: str = "--store-option", addresses: Mapping[str, str] | None = None
+) -> tuple[str, Any]:
     """``KEY=VALUE``; VALUE is read as JSON when it parses, else kept as a string.
 
     ``{strict_dynamodb}`` and ``{faulty_redis}`` in a string VALUE become the
@@ -47,7 +49,8 @@ def parse_store_option(text: str, addresses: Mapping[str, str] | None = None) ->
     key = key.strip()
     if not sep or not key.isidentifier():
         raise TargetError(
-            f"--store-option {text!r}: expected KEY=VALUE with KEY a Python identifier"
+            f"{flag} {text!r}: expected KEY=VALUE with KEY a Python identifier "
+            "(or TARGET:KEY=VALUE for one store of several)"
         )
     try:
         value = json.loads(raw)
@@ -58,7 +61,7 @@ def parse_store_option(text: str, addresses: Mapping[str, str] | None = None) ->
     try:
         value = substitute(value, addresses or {})
     except PlaceholderError as error:
-        raise TargetError(f"--store-option {text!r}: {error}") from None
+        raise TargetError(f"{flag} {text!r}: {error}") from None
     return key, value
 
 

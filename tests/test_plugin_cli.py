@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shlex
 from pathlib import Path
 
 import pytest
@@ -120,6 +121,64 @@ def test_store_options_reach_the_store_as_json_or_text(tmp_path: Path) -> None:
         "--store-option=limit=5",
     )
     assert run.returncode == 0, run.output[-3000:]
+
+
+def test_a_scoped_store_option_reaches_its_store_alone(tmp_path: Path) -> None:
+    run = run_pytest(
+        tmp_path,
+        "--store=memory",
+        "--store=plugin_targets:PrefixedStore",
+        "--store-option=plugin_targets:PrefixedStore:prefix=kit:",
+        "--store-option=plugin_targets:PrefixedStore:limit=5",
+        "--clause=CREATE-EXISTS",
+    )
+    assert run.returncode == 0, run.output[-3000:]
+    assert run.status("plugin_targets:PrefixedStore", "CREATE-EXISTS") == "pass"
+    assert run.status("memory", "CREATE-EXISTS") == "pass"
+
+
+def test_an_unscoped_option_one_of_several_stores_cannot_take_is_a_usage_error(
+    tmp_path: Path,
+) -> None:
+    run = run_pytest(
+        tmp_path,
+        "--store=memory",
+        "--store=plugin_targets:PrefixedStore",
+        "--store-option=prefix=kit:",
+        "--store-option=limit=5",
+        report=False,
+    )
+    assert run.returncode == 4, run.output
+    assert (
+        "--store-option prefix=kit: goes to every store of this run, and InMemorySessionStore "
+        "(--store=memory) takes no prefix parameter; scope it to the stores that take it: "
+        "--store-option plugin_targets:PrefixedStore:prefix=kit:"
+    ) in run.output
+    assert "could not be set up" not in run.output  # said before any store is built
+
+
+def test_a_scoped_failing_option_gives_err_backend_to_its_store_and_its_rerun(
+    tmp_path: Path,
+) -> None:
+    store = "broken_stores:SwallowingStore"
+    run = run_pytest(
+        tmp_path,
+        "--store=memory",
+        f"--store={store}",
+        f"--failing-store-option={store}:fail=true",
+        "--clause=ERR-BACKEND",
+    )
+    assert run.returncode == 1, run.output[-3000:]
+    assert run.status("memory", "ERR-BACKEND") == "n/a"
+    assert run.status(store, "ERR-BACKEND") == "fail"
+    assert run.report is not None
+    [row] = [r for r in run.report["results"] if r["store"] == store]
+    assert row["rerun"] == (
+        f"pytest --store={store} --failing-store-option=fail=true --clause=ERR-BACKEND"
+    )
+    again = run_pytest(tmp_path, *shlex.split(row["rerun"])[1:])
+    assert again.returncode == 1, again.output[-3000:]
+    assert again.status(store, "ERR-BACKEND") == "fail"
 
 
 @pytest.mark.parametrize(

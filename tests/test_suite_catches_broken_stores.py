@@ -129,9 +129,25 @@ def test_a_failure_quotes_the_clause_and_lists_the_operations(verdicts: KitRun) 
         "CREATE-EXISTS (MUST) violated: Creating over a live session raises `SessionExistsError`"
         in output
     )
-    assert "a repro (in full: --conformance-repro-dir or the JSON report):" in output
+    assert "\na repro, runnable as printed" in output
     assert "store = await check.open(OverwritingCreateStore" in output
     assert "# raised SessionExistsError" not in output.split("OverwritingCreateStore")[0][-200:]
+
+
+def test_each_printed_repro_runs_as_printed_or_names_its_file(verdicts: KitRun) -> None:
+    """A repro the terminal calls runnable is whole Python; a shortened one names its file."""
+    lines = verdicts.output.splitlines()
+    runnable = shortened = 0
+    for index, line in enumerate(lines):
+        if line.startswith("a repro, runnable as printed"):
+            end = next(i for i in range(index + 1, len(lines)) if lines[i].startswith(("_", "=")))
+            compile("\n".join(lines[index + 1 : end]), "pasted.py", "exec")
+            runnable += 1
+        elif line.startswith("a repro, shortened"):
+            path = Path(verdicts.cwd, line.split("in full: ", 1)[1])
+            assert path.is_file(), line
+            shortened += 1
+    assert runnable >= 10, verdicts.output[-3000:]
 
 
 def test_backend_errors_turned_into_none_fail_err_backend(tmp_path: Path) -> None:

@@ -125,4 +125,4 @@ def test_failures_say_what_was_seen(verdicts: KitRun) -> None:
     for store, text in seen.items():
         found = reason(verdicts, f"broken_stores:{store}", REVISION_STORES[store])
         assert text in found, (store, found)
-    assert "a repro (in full: --conformance-repro-dir or the JSON report):" in verdicts.output
+    assert "\na repro, runnable as printed" in verdicts.output

@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from kit_runs import TESTS_DIR, run_pytest
+from kit_runs import TESTS_DIR, repro_failure, run_pytest
 
-from conformance import CLAUSES
+from conformance import CLAUSES, SPEC_VERSION
 
 VERDICT_LINE = ("  PASS   ", "  FAIL   ", "  N/A    ")
 
@@ -50,8 +50,15 @@ def _no_verdicts(output: str) -> None:
                 "is the server running at redis://127.0.0.1:1?",
             ],
         ),
+        (
+            ["--store=memory", "--store=plugin_targets:NeedsServerStore"],
+            [
+                "error:   ValueError: no server given",
+                "pass them as --store-option plugin_targets:NeedsServerStore:NAME=VALUE",
+            ],
+        ),
     ],
-    ids=["bad-option", "constructor-raises", "unreachable-backend"],
+    ids=["bad-option", "constructor-raises", "unreachable-backend", "one-of-several"],
 )
 def test_a_broken_setup_stops_the_run_in_one_short_block(
     tmp_path: Path, args: list[str], expected: list[str]
@@ -64,6 +71,33 @@ def test_a_broken_setup_stops_the_run_in_one_short_block(
         assert text in run.output, run.output
     assert "Traceback" not in run.output
     _no_verdicts(run.output)
+
+
+@pytest.mark.parametrize(
+    ("args", "repeated"),
+    [
+        (
+            ["--store=postgres", "--store-option=dsn=postgresql://postgres@127.0.0.1:1/postgres"],
+            "port 1 failed: Connection refused",
+        ),
+        (["--store=redis", "--store-option=url=redis://127.0.0.1:1"], "Error 111 connecting"),
+    ],
+    ids=["postgres", "redis"],
+)
+def test_a_setup_error_is_the_kits_block_alone_said_once(
+    tmp_path: Path, args: list[str], repeated: str
+) -> None:
+    run = run_pytest(tmp_path, *args, report=False)
+    assert run.returncode != 0
+    lines = run.output.strip().splitlines()
+    assert lines[0].startswith("ERROR: --store="), run.output  # no backend log before it
+    assert run.output.count(repeated) == 1, run.output
+    verbose = run_pytest(tmp_path, *args, "-v", report=False)
+    if "postgres" in args[0]:  # psycopg_pool logs each failed attempt: -v shows them, after
+        assert "held back (-v shows them)" in run.output
+        block_end = verbose.output.index("held back during the check:")
+        assert "WARNING psycopg.pool: error connecting" in verbose.output[block_end:]
+        assert "error connecting" not in verbose.output[:block_end]
 
 
 def test_err_backends_failing_store_is_not_set_up_checked(tmp_path: Path) -> None:
@@ -207,7 +241,13 @@ def test_strict_baseline_fails_on_a_stale_entry(tmp_path: Path) -> None:
     assert run.returncode == 1
     assert run.report is not None
     assert run.report["verdict"] == "fail"
-    assert "1 stale baseline entry fail the run" in run.output
+    last_lines = run.output.strip().splitlines()[-2:]
+    assert last_lines[0] == (
+        "conformance: the run failed because of 1 stale baseline entry "
+        "(--conformance-strict-baseline): CREATE-EXISTS (memory) passes now; "
+        f"remove it from {baseline}"
+    ), run.output[-2000:]
+    assert "1 stale in baseline" in last_lines[1]  # pytest's counts, not all green
 
 
 def test_model_sequences_print_their_seed_and_replay_it(tmp_path: Path) -> None:
@@ -233,7 +273,7 @@ def test_a_repro_is_in_the_report_and_in_the_repro_dir(tmp_path: Path) -> None:
     script = (folder / "broken_stores_NoCopyInStore__DATA-COPY-IN.py").read_text()
     assert row["repro"] == script
     assert 'given1["obj"]["inner"][0]["x"] = "2"' in script  # the mutation that broke it
-    assert "a repro (in full: --conformance-repro-dir or the JSON report):" in run.output
+    assert "\na repro, runnable as printed" in run.output
     assert max(len(line) for line in run.output.splitlines()) <= 200
     ran = subprocess.run(
         [sys.executable, str(folder / "broken_stores_NoCopyInStore__DATA-COPY-IN.py")],
@@ -246,3 +286,48 @@ def test_a_repro_is_in_the_report_and_in_the_repro_dir(tmp_path: Path) -> None:
     assert ran.returncode == 1
     assert "AssertionError: DATA-COPY-IN violated" in ran.stderr
     json.dumps(run.report)  # the report stays plain JSON
+
+
+def test_the_repro_printed_in_the_terminal_runs_when_pasted(tmp_path: Path) -> None:
+    run = run_pytest(tmp_path, "--store=broken_stores:NoCopyInStore", "--clause=DATA-COPY-IN")
+    assert run.returncode == 1
+    lines = run.output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("a repro, runnable"))
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("="))
+    pasted = tmp_path / "pasted.py"
+    pasted.write_text("\n".join(lines[start + 1 : end]) + "\n")
+    environment = {**os.environ, "PYTHONPATH": str(TESTS_DIR)}
+    assert repro_failure(pasted, tmp_path, environment).startswith(
+        "AssertionError: DATA-COPY-IN violated"
+    )
+
+
+def test_a_run_ends_naming_each_file_it_wrote(tmp_path: Path) -> None:
+    """The README's CI command, from an empty directory: each file has a line that names it."""
+    run = run_pytest(
+        tmp_path,
+        "--store=broken_stores:NoCopyInStore",
+        "--conformance-report=conformance.json",
+        "--conformance-html=conformance.html",
+        "--conformance-repro-dir=repros",
+        "--conformance-badge=conformance-badge.svg",
+        report=False,
+    )
+    assert run.returncode == 1
+    closing = run.output.strip().splitlines()[-7:]
+    for line in (
+        "conformance: JSON report written to conformance.json",
+        "conformance: HTML matrix written to conformance.html",
+        "conformance: 1 repro script written to repros",
+    ):
+        assert line in closing, run.output[-2000:]
+    badge_line = f"conformance: badge written to conformance-badge.svg (SPEC {SPEC_VERSION}, "
+    assert any(line.startswith(badge_line) and line.endswith(", fail)") for line in closing)
+    assert (tmp_path / "conformance.json").is_file()
+    assert (tmp_path / "conformance.html").is_file()
+    assert (tmp_path / "conformance-badge.svg").is_file()
+    assert len(list((tmp_path / "repros").iterdir())) == 1
+    passing = run_pytest(tmp_path, "--store=memory", "--conformance-repro-dir=repros2")
+    assert "conformance: no clause failed with a repro, so none was written to repros2" in (
+        passing.output
+    )

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from ..clauses import CLAUSES, SPEC_VERSION
+from ..repro.script import file_name, safe_file_part
 from ..text import shorten
 from .baseline import BASELINE
 from .failures import clean_reason, first_line, skip_reason
@@ -47,6 +48,8 @@ class ConformanceReport:
         self.ttl_modes: dict[str, str] = {}
         self.targets: list[Any] = []
         """The stores the run judges (``StoreTarget``), which the plugin sets."""
+        self.written: list[str] = []
+        """What the run wrote, one line each, for the run's last lines (``closing``)."""
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         properties: dict[str, Any] = dict(report.user_properties)
@@ -179,13 +182,6 @@ class ConformanceReport:
                 write(detail)
                 if row["rerun"]:
                     write(f"{'':38}rerun alone: {row['rerun']}")
-        stale = [row for row in rows if row["status"] == "stale"]
-        if stale and self.config.getoption("conformance_strict_baseline"):
-            write(
-                f"--conformance-strict-baseline: {len(stale)} stale baseline "
-                f"entr{'y' if len(stale) == 1 else 'ies'} fail the run",
-                red=True,
-            )
 
     def settings(self) -> dict[str, Any]:
         from ..contract import settings_from
@@ -234,20 +230,48 @@ class ConformanceReport:
         path = self.config.getoption("conformance_report")
         if path:
             Path(path).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+            self.written.append(f"JSON report written to {path}")
         folder = self.config.getoption("conformance_repro_dir")
         if folder:
             target = Path(folder)
             target.mkdir(parents=True, exist_ok=True)
+            scripts = 0
             for row in rows:
                 if row["repro"]:
-                    name = f"{_file_part(row['store'])}__{row['clause']}.py"
+                    name = file_name(row["store"], row["clause"])
                     (target / name).write_text(row["repro"], encoding="utf-8")
+                    scripts += 1
+            self.written.append(
+                f"{scripts} repro script{'' if scripts == 1 else 's'} written to {folder}"
+                if scripts
+                else f"no clause failed with a repro, so none was written to {folder}"
+            )
         page = self.config.getoption("conformance_html")
         if page:
             from .html import matrix_page
 
             Path(page).write_text(matrix_page(document), encoding="utf-8")
+            self.written.append(f"HTML matrix written to {page}")
+        badge = self.config.getoption("conformance_badge")
+        if badge:
+            self.write_badges(badge, rows)
 
+    def write_badges(self, path: str, rows: list[dict[str, Any]]) -> None:
+        from .badge import badge_figures, badge_svg
 
-def _file_part(label: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in label)
+        stores = list(dict.fromkeys(row["store"] for row in rows))
+        if len(stores) != 1 and "{store}" not in path:
+            self.written.append(
+                f"no badge written to {path}: a badge shows one store and "
+                f"{len(stores)} were judged (put {{store}} in the path for one each)"
+            )
+            return
+        for store in stores:
+            figures = badge_figures([row for row in rows if row["store"] == store], len(CLAUSES))
+            file = Path(path.replace("{store}", safe_file_part(store)))
+            file.parent.mkdir(parents=True, exist_ok=True)
+            file.write_text(badge_svg(SPEC_VERSION, figures), encoding="utf-8")
+            self.written.append(
+                f"badge written to {file} (SPEC {SPEC_VERSION}, "
+                f"{figures['passed']}/{figures['applicable']}, {figures['verdict']})"
+            )

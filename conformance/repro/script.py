@@ -23,7 +23,16 @@ from .log import Build, Call, ClockMove, Mutation, ReproLog, Sleep, Step, ZoneCh
 if TYPE_CHECKING:  # the type alone: trial loads this package (for ``log``) as it loads
     from ..trial import Trial
 
-__all__ = ["Target", "render", "script_for", "source", "target_of", "terminal_view"]
+__all__ = [
+    "Target",
+    "file_name",
+    "render",
+    "safe_file_part",
+    "script_for",
+    "source",
+    "target_of",
+    "terminal_view",
+]
 
 
 @dataclass(frozen=True)
@@ -162,6 +171,9 @@ def _groups(steps: list[Step]) -> list[list[Step]]:
     return groups
 
 
+_OUTCOME_MARK = "  # in the suite: "
+
+
 def _outcome_comment(call: Call) -> str:
     if call.ended < 0 or not call.seen:
         return ""
@@ -169,7 +181,7 @@ def _outcome_comment(call: Call) -> str:
         seen = f"raised {type(call.error).__name__}"
     else:
         seen = "-> " + shorten(repr(call.result), 50)
-    return f"  # in the suite: {seen}"
+    return f"{_OUTCOME_MARK}{seen}"
 
 
 def render(
@@ -309,19 +321,51 @@ def _printable(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
-def terminal_view(script: str, max_lines: int = 40, width: int = 120) -> list[str]:
-    """The script as the terminal shows it: the calls, long lines and long runs cut."""
-    lines = script.splitlines()
+def terminal_view(script: str, full_copy: str, max_lines: int = 50, width: int = 120) -> list[str]:
+    """The script as the terminal shows it, after a line that says how to use it.
+
+    A script that fits is shown whole from its first import, so pasted into a file it runs.
+    A longer one is shown cut (long runs of lines and long lines) and says so, naming where
+    the full script is (``full_copy``: its file, or how to get one).
+    """
+    lines = [_fit_comment(line, width) for line in script.rstrip("\n").splitlines()]
+    first_import = next((i for i, line in enumerate(lines) if line.startswith("import ")), 0)
+    whole = lines[first_import:]
+    if len(whole) <= max_lines and all(len(line) <= width for line in whole):
+        return [
+            "a repro, runnable as printed (save it as a .py file, run it with python from this "
+            "folder):",
+            *whole,
+        ]
+    # Cut: the import header goes first, as it says nothing about the failure.
     start = next((i for i, line in enumerate(lines) if line.startswith("from conformance")), 0)
     shown = [line if len(line) <= width else line[: width - 1] + "…" for line in lines[start:]]
     if len(shown) > max_lines:
         hidden = len(shown) - max_lines
         shown = [
             *shown[: max_lines // 2],
-            f"    ... {hidden} more lines ...",
+            f"    # ... {hidden} more lines ...",
             *shown[-max_lines // 2 :],
         ]
-    return shown
+    return [f"a repro, shortened here so it does not run as printed; in full: {full_copy}", *shown]
+
+
+def _fit_comment(line: str, width: int) -> str:
+    """A long line whose excess is the suite's outcome comment: that comment cut, the code kept."""
+    code, marker, comment = line.rpartition(_OUTCOME_MARK)
+    if len(line) <= width or not marker or len(code) + len(marker) + 2 > width:
+        return line
+    return code + marker + shorten(comment, width - len(code) - len(marker))
+
+
+def file_name(store_label: str, clause_id: str) -> str:
+    """The name of a repro's file in ``--conformance-repro-dir``: one per store and clause."""
+    return f"{safe_file_part(store_label)}__{clause_id}.py"
+
+
+def safe_file_part(store_label: str) -> str:
+    """A store's label as part of a file name (``broken_stores:X`` -> ``broken_stores_X``)."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in store_label)
 
 
 def script_for(trial: Trial, problem: str) -> str:
