@@ -137,7 +137,12 @@ async def cases() -> AsyncIterator[list[Case]]:
             Case("create", store_create, raw_create, "SET key value NX PX ttl"),
             Case("get", store_get, raw_get, "GET key"),
             Case("exists", store_exists, raw_exists, "EXISTS key"),
-            Case("update (data)", store_update, raw_update, "SET key value XX PX ttl"),
+            Case(
+                "update (data)",
+                store_update,
+                raw_update,
+                "SET key value XX PX ttl (less: loses created_at)",
+            ),
             Case("update (data)", store_update, raw_script_update, "EVALSHA <the store's script>"),
             Case("update (touch)", store_touch, raw_touch, "PEXPIRE key ttl (less: no updated_at)"),
             Case("update (touch)", store_touch, raw_script_touch, "EVALSHA <the store's script>"),
