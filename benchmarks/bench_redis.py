@@ -143,14 +143,14 @@ async def cases() -> AsyncIterator[list[Case]]:
                 raw_update,
                 "SET key value XX PX ttl (less: loses created_at)",
             ),
-            Case("update (data)", store_update, raw_script_update, "EVALSHA <the store's script>"),
+            Case("update (data)", store_update, raw_script_update, "EVALSHA of the store's script"),
             Case("update (touch)", store_touch, raw_touch, "PEXPIRE key ttl (less: no updated_at)"),
-            Case("update (touch)", store_touch, raw_script_touch, "EVALSHA <the store's script>"),
+            Case("update (touch)", store_touch, raw_script_touch, "EVALSHA of the store's script"),
             Case(
                 "update (conditional)",
                 store_conditional,
                 raw_conditional,
-                "EVALSHA <the store's script> with the revision",
+                "EVALSHA of the store's script, with the revision",
             ),
             Case("delete", store_delete, raw_delete, "DEL key"),
         ]

@@ -35,6 +35,9 @@ def markdown_table(
     header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool]
 ) -> str:
     """A GitHub Markdown table, padded so it reads as a table in the source too."""
+    for cell in (*header, *(cell for row in rows for cell in row)):
+        if "|" in cell or "<" in cell:  # a new column, or an HTML tag that hides the text
+            raise ValueError(f"a Markdown table cannot show {cell!r} as it is")
     rule = ["-" * max(3, len(title)) for title in header]
     padded = _padded([header, rule, *rows], right)
     lines = []
