@@ -1,7 +1,7 @@
 """Run every benchmark the pages quote, then rewrite the pages' tables: one command.
 
 ``python -m benchmarks.refresh`` runs each benchmark in the form its page quotes
-(``FULL``; on a quiet machine, about half an hour), writing
+(``FULL``; how long each takes is in the README's durations table), writing
 ``benchmarks/results/NAME.json``, then ``python -m benchmarks.tables`` puts the
 figures on the pages. ``--quick`` runs the short forms (``QUICK``), which only keep
 the machinery and the pages in step: their figures are noise. Name benchmarks to

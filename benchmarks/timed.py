@@ -9,6 +9,7 @@ runs in a shell, in ``--cwd`` (a fresh clone, say), its output kept in ``--log``
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -30,10 +31,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log", type=Path, required=True, help="where the output goes")
     parser.add_argument("--results", type=Path, default=RESULTS_DIR)
     args = parser.parse_args(argv)
+    # "python" in the command is this Python, so the record's host facts describe what ran.
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     started, load_start, began = utc_now(), load_average(), time.monotonic()
     with args.log.open("w", encoding="utf-8") as log:
         completed = subprocess.run(
-            ["bash", "-c", args.command], cwd=args.cwd, stdout=log, stderr=subprocess.STDOUT
+            ["bash", "-c", args.command],
+            cwd=args.cwd,
+            env={**os.environ, "PATH": path},
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     seconds = time.monotonic() - began
     outcome = last_line(args.log.read_text(encoding="utf-8", errors="replace"))
