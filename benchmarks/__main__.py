@@ -9,14 +9,18 @@ import importlib.util
 import json
 import platform
 import sys
+import time
+from pathlib import Path
+from types import ModuleType
 
 from .harness import Result, measure
+from .records import Record, host_facts, load_average, utc_now, write_record
+from .text_tables import console_table
 
 BACKENDS = ("memory", "sqlite", "redis", "postgres", "dynamodb")
 
 
-async def run_backend(name: str, args: argparse.Namespace) -> list[Result]:
-    module = importlib.import_module(f"benchmarks.bench_{name}")
+async def run_backend(module: ModuleType, name: str, args: argparse.Namespace) -> list[Result]:
     concurrent_by_default = getattr(module, "CONCURRENT", True)
     results = []
     async with module.cases() as cases:
@@ -39,6 +43,35 @@ async def run_backend(name: str, args: argparse.Namespace) -> list[Result]:
     return results
 
 
+def command_for(name: str, args: argparse.Namespace) -> str:
+    """The command that repeats this backend's run, every option spelled out."""
+    return (
+        f"python -m benchmarks {name} --ops {args.ops} --rounds {args.rounds} "
+        f"--concurrency {args.concurrency}"
+    )
+
+
+def result_fields(result: Result) -> dict[str, object]:
+    return {**result.__dict__, "ratio": result.ratio}
+
+
+def results_table(results: list[Result]) -> str:
+    header = ["backend", "operation", "mode", "store op/s", "raw op/s", "ratio", "raw call"]
+    rows = [
+        [
+            r.backend,
+            r.operation,
+            r.mode,
+            f"{r.store_ops_per_s:.0f}",
+            f"{r.raw_ops_per_s:.0f}",
+            f"{r.ratio:.2f}",
+            r.raw_label,
+        ]
+        for r in results
+    ]
+    return console_table(header, rows, [False, False, False, True, True, True, False])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument(
@@ -55,27 +88,48 @@ def main(argv: list[str] | None = None) -> int:
         "--concurrency", type=int, default=50, help="tasks in the concurrent mode (default 50)"
     )
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    parser.add_argument(
+        "--results",
+        metavar="DIR",
+        type=Path,
+        help="also write DIR/BACKEND.json per backend: results, command, host, load, duration "
+        "(the pages' tables are rendered from benchmarks/results: python -m benchmarks.tables)",
+    )
     args = parser.parse_args(argv)
     names = args.backends or [
         name for name in BACKENDS if importlib.util.find_spec(f"benchmarks.bench_{name}")
     ]
     results: list[Result] = []
     for name in names:
-        results.extend(asyncio.run(run_backend(name, args)))
+        module = importlib.import_module(f"benchmarks.bench_{name}")
+        # What the run leaves out must be said, not found missing from the table.
+        notes: list[str] = module.notes() if hasattr(module, "notes") else []
+        for note in notes:
+            print(f"{name}: {note}", flush=True)
+        started, load_start, began = utc_now(), load_average(), time.monotonic()
+        backend_results = asyncio.run(run_backend(module, name, args))
+        seconds = time.monotonic() - began
+        results.extend(backend_results)
+        if args.results:
+            record = Record(
+                benchmark=name,
+                command=command_for(name, args),
+                started=started,
+                seconds=round(seconds, 1),
+                load_average_start=load_start,
+                load_average_end=load_average(),
+                host=host_facts(),
+                notes=notes,
+                results=[result_fields(result) for result in backend_results],
+            )
+            write_record(args.results, record)
     print(
         f"python {platform.python_version()}, {args.ops} ops x {args.rounds} rounds, median throughput"
     )
-    print(
-        f"{'backend':9} {'operation':15} {'mode':11} {'store op/s':>11} {'raw op/s':>11} {'ratio':>6}  raw call"
-    )
-    for r in results:
-        print(
-            f"{r.backend:9} {r.operation:15} {r.mode:11} {r.store_ops_per_s:11.0f} "
-            f"{r.raw_ops_per_s:11.0f} {r.ratio:6.2f}  {r.raw_label}"
-        )
+    print(results_table(results))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
-            json.dump([{**r.__dict__, "ratio": r.ratio} for r in results], handle, indent=2)
+            json.dump([result_fields(r) for r in results], handle, indent=2)
     return 0
 
 

@@ -36,12 +36,15 @@ from .bench_mcp import (
     TTL_SECONDS,
     RoundTrips,
     increment_calls,
+    notes,
     per_run_postgres_schema,
     per_run_redis_prefix,
     postgres_floor,
     redis_floor,
 )
 from .harness import Case
+
+__all__ = ["cases", "notes", "serve"]
 
 CONCURRENT = True
 STARTUP_SECONDS = 60.0

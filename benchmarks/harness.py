@@ -93,12 +93,14 @@ async def measure(
     rounds: int,
 ) -> Result:
     """Median throughput over ``rounds``, store and raw interleaved so drift hits both alike."""
-    await _throughput(case.store_call, 0, max(ops // 10, 10), concurrency)  # warm-up
-    await _throughput(case.raw_call, 0, max(ops // 10, 10), concurrency)
+    warm_up = max(ops // 10, 10)
+    await _throughput(case.store_call, 0, warm_up, concurrency)
+    await _throughput(case.raw_call, 0, warm_up, concurrency)
     store_rates: list[float] = []
     raw_rates: list[float] = []
     for round_index in range(rounds):
-        start = (round_index + 1) * ops
+        # Past the warm-up's indices, however few the ops: a create must get fresh ids.
+        start = warm_up + round_index * ops
         store_rates.append(await _throughput(case.store_call, start, ops, concurrency))
         raw_rates.append(await _throughput(case.raw_call, start, ops, concurrency))
     return Result(
