@@ -171,9 +171,11 @@ class IdClauses:
         for group in groups:
             await _check_distinct(trial, store, list(dict.fromkeys(group)))
         # Ids a backend's path, URL or escape handling would make one, each created first.
+        # A fresh token per group: no id is created twice (re-creating is DELETE-REMOVES').
         for reverse in (False, True):
-            token = trial.new_id(16, "abcdefghijklmnopqrstuvwxyz")
-            for group in _lookalike_groups(token):
+            for index in range(len(ID_LOOKALIKES)):
+                token = trial.new_id(16, "abcdefghijklmnopqrstuvwxyz")
+                group = _lookalike_groups(token)[index]
                 await _check_distinct(trial, store, group[::-1] if reverse else group)
         # A key layout that keeps a session's metadata under its id plus a suffix: the base
         # created first, then the neighbours; and the neighbours first, then the base.
