@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 __all__ = [
+    "FRACTIONAL_FLOAT_EDGES",
     "ID_LOOKALIKES",
+    "INTEGER_EDGES",
     "INVALID_ID_LOOKALIKES",
     "KEY_COLLISIONS",
     "MARKER_OBJECTS",
@@ -201,6 +203,30 @@ MARKER_OBJECTS: tuple[Entry[dict[str, Any]], ...] = (
     Entry({"__proto__": {"polluted": "yes"}}, "a key JavaScript treats as the prototype"),
     Entry({}, "an empty object, which some codecs drop or turn into null"),
     Entry({"": ""}, "the empty key and the empty string together"),
+)
+
+# --- numbers at the edges of what backends keep (DATA-TYPES, DATA-INTEGERS) ---------------
+
+INTEGER_EDGES: tuple[Entry[int], ...] = (
+    Entry(2**31, "one past a 32-bit INTEGER column"),
+    Entry(-(2**31) - 1, "one below a 32-bit INTEGER column"),
+    Entry(2**32 + 1, "one past an unsigned 32-bit counter"),
+    Entry(2**53 + 1, "the first integer a double cannot hold (JavaScript, Lua, SQLite REAL)"),
+    Entry(-(2**53) - 1, "the first negative integer a double cannot hold"),
+    Entry(2**63 - 1, "the largest BIGINT"),
+    Entry(-(2**63), "the smallest BIGINT, whose negation overflows"),
+    Entry(10**16 + 1, "a decimal length past doubles' 15-16 significant digits"),
+)
+
+FRACTIONAL_FLOAT_EDGES: tuple[Entry[float], ...] = (
+    Entry(4503599627370495.5, "the largest double with a fractional part"),
+    Entry(1.0000000000000002, "needs 17 significant digits: '%.15g' or float32 loses it"),
+    Entry(123456789.12345679, "past float32 and past 15 significant digits"),
+    Entry(0.1 + 0.2, "0.30000000000000004: a decimal rounding to 15 digits makes it 0.3"),
+    Entry(5e-324, "the smallest subnormal, which some parsers flush to 0"),
+    Entry(-2.2250738585072014e-308, "the smallest normal, negated"),
+    Entry(1e-7, "repr switches to an exponent, which some writers print as 0.0000001"),
+    Entry(-0.5, "a negative fraction, rounded to -0 or 0 by integer-minded codecs"),
 )
 
 # --- updates whose new data is == to the old but of another JSON type (UPDATE-REPLACE) ---

@@ -74,3 +74,11 @@ def test_non_mapping_updates_are_refused_by_the_reference_validation(
 ) -> None:
     with pytest.raises((TypeError, ValueError)):
         validate_updates(entry.value)
+
+
+def test_number_edges_are_what_their_clauses_take() -> None:
+    for entry in corpora.INTEGER_EDGES:
+        assert type(entry.value) is int, entry
+        assert -(2**63) <= entry.value < 2**63, entry  # DATA-INTEGERS' range
+    for entry in corpora.FRACTIONAL_FLOAT_EDGES:
+        assert not entry.value.is_integer(), entry  # DATA-TYPES lets whole floats become ints

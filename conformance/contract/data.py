@@ -9,7 +9,15 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from ..corpora import KEY_COLLISIONS, MARKER_OBJECTS, NON_OBJECT_DATA, RESERVED_KEYS, STRING_VALUES
+from ..corpora import (
+    FRACTIONAL_FLOAT_EDGES,
+    INTEGER_EDGES,
+    KEY_COLLISIONS,
+    MARKER_OBJECTS,
+    NON_OBJECT_DATA,
+    RESERVED_KEYS,
+    STRING_VALUES,
+)
 from ..runner import contract_test
 from ..trial import Trial
 from .checks import check_data, check_unchanged, expect_error, json_difference, read
@@ -146,9 +154,10 @@ class DataClauses:
     @contract_test("DATA-TYPES")
     async def test_fractional_floats_come_back_as_the_same_float(self, trial: Trial) -> None:
         store = await trial.open()
+        floats = [*FRACTIONAL_FLOATS, *(entry.value for entry in FRACTIONAL_FLOAT_EDGES)]
         data = {
-            "floats": FRACTIONAL_FLOATS,
-            **{f"f{index}": value for index, value in enumerate(FRACTIONAL_FLOATS)},
+            "floats": floats,
+            **{f"f{index}": value for index, value in enumerate(floats)},
         }
         await _round_trip(trial, store, data, "floats with a fraction")
 
@@ -175,10 +184,11 @@ class DataClauses:
     @contract_test("DATA-INTEGERS")
     async def test_int64_integers_come_back_exactly(self, trial: Trial) -> None:
         store = await trial.open()
+        edges = [*INT64_EDGES, *(entry.value for entry in INTEGER_EDGES)]
         data = {
-            "list": INT64_EDGES,
-            **{f"i{index}": value for index, value in enumerate(INT64_EDGES)},
-            "deep": {"edges": list(reversed(INT64_EDGES))},
+            "list": edges,
+            **{f"i{index}": value for index, value in enumerate(edges)},
+            "deep": {"edges": list(reversed(edges))},
         }
         await _round_trip(trial, store, data, "signed 64-bit integers")
 
