@@ -10,7 +10,7 @@ from typing import Literal
 
 __all__ = ["CLAUSES", "SPEC_VERSION", "Clause", "clause_by_id", "prerequisites"]
 
-SPEC_VERSION = "1.1"
+SPEC_VERSION = "1.2"
 
 Level = Literal["MUST", "SHOULD"]
 
@@ -83,8 +83,8 @@ CLAUSES: tuple[Clause, ...] = (
         "ID-DISTINCT",
         "MUST",
         "Session ids",
-        "Ids are compared exactly: case-sensitive, never truncated, trimmed, folded or "
-        "prefix-matched; distinct ids never share state.",
+        "Ids are compared exactly: case-sensitive, never truncated, trimmed, folded, decoded or "
+        "prefix-matched, and never normalised as a path or a URL; distinct ids never share state.",
         leans_on=("ID-VALID",),
     ),
     # create
@@ -184,7 +184,9 @@ CLAUSES: tuple[Clause, ...] = (
         "MUST",
         "update_session",
         '`updates` of `{"data": D}` replaces the whole data object with `D`: no key of the old '
-        "data survives unless `D` holds it (no merge, at any depth).",
+        "data survives unless `D` holds it (no merge, at any depth, and no key kept for its "
+        "name, such as `_id` or `$version`), and `D` is written with its own JSON types even "
+        "where it compares equal to the old data.",
         leans_on=_READS,
     ),
     _c(
@@ -279,7 +281,9 @@ CLAUSES: tuple[Clause, ...] = (
         "Data",
         "Data round-trips exactly in JSON terms, checked by type as well as value: `None`, "
         "`bool` stays `bool`, `int` stays `int`, a float with a fraction stays that same "
-        "`float`, `str`, `list`, `dict`, at any depth, through create and update alike.",
+        "`float`, `str`, `list`, `dict`, at any depth, through create and update alike. An "
+        'object shaped like a codec\'s marker (`{"$date": ...}`, `{"S": "x"}`) comes back as '
+        "that object.",
         leans_on=_READS,
     ),
     _c(
@@ -304,7 +308,8 @@ CLAUSES: tuple[Clause, ...] = (
         "Any Unicode string, as a value or as a key, comes back unchanged: the empty string, "
         "U+0000 and other control characters, characters JSON escapes, and characters of "
         "every plane, astral ones included, and keys some languages give a meaning of their "
-        "own (`__proto__`, `constructor`).",
+        "own (`__proto__`, `constructor`). Different keys stay different: no escape scheme, "
+        "Unicode normalisation or case folding makes two keys of one object one.",
         leans_on=_READS,
     ),
     _c(
@@ -326,9 +331,10 @@ CLAUSES: tuple[Clause, ...] = (
         "DATA-INVALID",
         "MUST",
         "Data",
-        "Data that is not a JSON object, or that holds a value outside JSON (NaN, Infinity, "
-        "`bytes`, `set`, `datetime`, `Decimal`, arbitrary objects, non-`str` keys), raises "
-        "`TypeError` or `ValueError`, and nothing is written or changed.",
+        "Data that is not a JSON object (nothing is coerced into one: not a list of pairs, a "
+        "string, an empty list or string, nor `0`), or that holds a value outside JSON (NaN, "
+        "Infinity, `bytes`, `set`, `datetime`, `Decimal`, arbitrary objects, non-`str` keys), "
+        "raises `TypeError` or `ValueError`, and nothing is written or changed.",
         leans_on=_READS,
     ),
     _c(

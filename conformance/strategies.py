@@ -7,6 +7,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from .corpora import KEY_COLLISIONS, RESERVED_KEYS, STRING_VALUES
+
 __all__ = ["json_objects", "json_values", "session_ids"]
 
 INT64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
@@ -14,10 +16,18 @@ FRACTIONAL_FLOATS = st.floats(allow_nan=False, allow_infinity=False).filter(
     lambda value: not value.is_integer()
 )
 # Every plane, U+0000 included; surrogates are not text and are outside the contract.
-TEXT = st.text(st.characters(codec="utf-8"), max_size=12)
+# Beside random text, the corpora's strings: text at which backends are known to differ.
+TEXT = st.text(st.characters(codec="utf-8"), max_size=12) | st.sampled_from(
+    [entry.value for entry in STRING_VALUES]
+)
 ID_ALPHABET = "".join(chr(code) for code in range(0x21, 0x7F))
-KEYS = st.sampled_from(["a", "b", "c", "d"]) | TEXT
-"""Mostly a few short names, so two generated objects overlap and differ in telling ways."""
+CORPUS_KEYS = st.sampled_from(
+    [key for entry in KEY_COLLISIONS for key in entry.value]
+    + [entry.value for entry in RESERVED_KEYS]
+)
+KEYS = st.sampled_from(["a", "b", "c", "d"]) | CORPUS_KEYS | TEXT
+"""Mostly a few short names, so two generated objects overlap and differ in telling ways;
+keys a codec or a normaliser would make one come up often enough to meet each other."""
 
 
 ASCII_TEXT = st.text(st.sampled_from(string.ascii_letters + string.digits + " -_."), max_size=12)

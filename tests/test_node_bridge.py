@@ -637,6 +637,7 @@ BROKEN_JS_STORES = {
     f"{JS_STORES}/by-reference.mjs": "DATA-COPY-IN",
     f"{JS_STORES}/assigned-keys.mjs": "DATA-STRINGS",
     f"{JS_STORES}/local-wall-clock.mjs:LocalWallClockStore": "TIME-UTC",
+    f"{JS_STORES}/loose-dirty-check.mjs": "UPDATE-REPLACE",
 }
 
 

@@ -9,6 +9,15 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
+from ..corpora import (
+    FRACTIONAL_FLOAT_EDGES,
+    INTEGER_EDGES,
+    KEY_COLLISIONS,
+    MARKER_OBJECTS,
+    NON_OBJECT_DATA,
+    RESERVED_KEYS,
+    STRING_VALUES,
+)
 from ..runner import contract_test
 from ..trial import Trial
 from .checks import check_data, check_unchanged, expect_error, json_difference, read
@@ -110,6 +119,11 @@ async def _round_trip(trial: Trial, store: Any, data: dict[str, Any], what: str)
     check_data(trial, data, seen, f"{what}, after update_session")
 
 
+def _every_corpus_key() -> list[str]:
+    keys = [key for entry in KEY_COLLISIONS for key in entry.value]
+    return list(dict.fromkeys([*keys, *(entry.value for entry in RESERVED_KEYS)]))
+
+
 class DataClauses:
     @contract_test("DATA-TYPES")
     async def test_json_values_come_back_with_their_types(self, trial: Trial) -> None:
@@ -140,19 +154,41 @@ class DataClauses:
     @contract_test("DATA-TYPES")
     async def test_fractional_floats_come_back_as_the_same_float(self, trial: Trial) -> None:
         store = await trial.open()
+        floats = [*FRACTIONAL_FLOATS, *(entry.value for entry in FRACTIONAL_FLOAT_EDGES)]
         data = {
-            "floats": FRACTIONAL_FLOATS,
-            **{f"f{index}": value for index, value in enumerate(FRACTIONAL_FLOATS)},
+            "floats": floats,
+            **{f"f{index}": value for index, value in enumerate(floats)},
         }
         await _round_trip(trial, store, data, "floats with a fraction")
+
+    @contract_test("DATA-TYPES", consults=("DATA-STRINGS",))
+    async def test_objects_shaped_like_a_codec_marker_come_back_as_objects(
+        self, trial: Trial
+    ) -> None:
+        # A codec that wraps what JSON lacks in marker objects must not unwrap a caller's
+        # object that only looks like one: as a value, nested, and as the whole data.
+        if trial.verdicts.get("DATA-STRINGS") != "pass":  # markers' keys ("$date") are its
+            trial.not_tried("objects shaped like codec markers: DATA-STRINGS does not pass")
+            return
+        store = await trial.open()
+        markers = [entry.value for entry in MARKER_OBJECTS]
+        data = {
+            "list": markers,
+            "nested": {"deeper": markers[::-1]},
+            **{f"m{index}": marker for index, marker in enumerate(markers)},
+        }
+        await _round_trip(trial, store, data, "objects shaped like a codec's markers")
+        for marker in markers:
+            await _round_trip(trial, store, marker, f"the data {marker!r}")
 
     @contract_test("DATA-INTEGERS")
     async def test_int64_integers_come_back_exactly(self, trial: Trial) -> None:
         store = await trial.open()
+        edges = [*INT64_EDGES, *(entry.value for entry in INTEGER_EDGES)]
         data = {
-            "list": INT64_EDGES,
-            **{f"i{index}": value for index, value in enumerate(INT64_EDGES)},
-            "deep": {"edges": list(reversed(INT64_EDGES))},
+            "list": edges,
+            **{f"i{index}": value for index, value in enumerate(edges)},
+            "deep": {"edges": list(reversed(edges))},
         }
         await _round_trip(trial, store, data, "signed 64-bit integers")
 
@@ -181,6 +217,21 @@ class DataClauses:
         await _round_trip(trial, store, data, "strings as values and keys")
         swapped = {text[::-1] + "k": {"v": text, text: {"k": text}} for text in STRINGS}
         await _round_trip(trial, store, swapped, "strings as nested keys")
+
+    @contract_test("DATA-STRINGS")
+    async def test_keys_a_codec_would_make_one_stay_apart(self, trial: Trial) -> None:
+        # Each group of keys side by side in one object: a store that escapes, normalises,
+        # folds or trims them loses one, or hands back another's value.
+        store = await trial.open()
+        data: dict[str, Any] = {
+            f"group{index}": {key: f"{index}:{number}" for number, key in enumerate(entry.value)}
+            for index, entry in enumerate(KEY_COLLISIONS)
+        }
+        data["values"] = [entry.value for entry in STRING_VALUES]
+        data["reserved"] = {entry.value: entry.value for entry in RESERVED_KEYS}
+        await _round_trip(trial, store, data, "keys a codec or a normaliser would make one")
+        top = {key: str(number) for number, key in enumerate(_every_corpus_key())}
+        await _round_trip(trial, store, top, "the same keys at the top level of the data")
 
     @contract_test("DATA-NESTING")
     async def test_32_levels_of_nesting_round_trip(self, trial: Trial) -> None:
@@ -234,6 +285,8 @@ class DataClauses:
             [1, 2],
             "text",
             42,
+            # What coercion idioms (dict(x), `data or {}`) would turn into an object.
+            *(entry.value for entry in NON_OBJECT_DATA),
         ]
         for bad in invalid:
             session_id = trial.new_id()

@@ -9,6 +9,7 @@ from typing import Any
 
 from reference_stores.errors import InvalidSessionIdError
 
+from ..corpora import ID_LOOKALIKES, INVALID_ID_LOOKALIKES, filled
 from ..runner import contract_test
 from ..trial import ID_ALPHABET, ClauseViolation, Trial
 from .checks import check_data, check_unchanged, expect_error, read, snapshot
@@ -36,7 +37,16 @@ def _invalid_variants(base: str) -> list[Any]:
         b"x" + base.encode(),
         base.encode(),
         [base],
+        # Characters that normalising, case folding or stripping would turn into a valid id.
+        *(base + entry.value for entry in INVALID_ID_LOOKALIKES),
+        *(base[:8] + entry.value + base[8:] for entry in INVALID_ID_LOOKALIKES),
     ]
+
+
+def _lookalike_groups(token: str) -> list[list[str]]:
+    """Every group of ``ID_LOOKALIKES``, filled with ``token``: valid ids a backend's path,
+    URL or escape handling would store under one key."""
+    return [list(dict.fromkeys(filled(t, token) for t in entry.value)) for entry in ID_LOOKALIKES]
 
 
 def _every_operation(store: Any, session_id: Any) -> dict[str, Callable[[], Awaitable[Any]]]:
@@ -93,6 +103,12 @@ class IdClauses:
             trial.new_id(36, "0123456789abcdef-"),  # uuid-like
             # Percent escapes, always (the random ids above hold one only by chance).
             trial.remember(trial.new_id(24, "abcdefghijklmnopqrstuvwxyz") + "%41%2F%25%20"),
+            # Path, URL and escape syntax a backend may take apart (corpora.ID_LOOKALIKES).
+            *dict.fromkeys(
+                trial.remember(session_id)
+                for group in _lookalike_groups(trial.new_id(16, "abcdefghijklmnopqrstuvwxyz"))
+                for session_id in group
+            ),
         ]
         for session_id in ids:
             data = {"id": session_id}
@@ -154,6 +170,13 @@ class IdClauses:
         ]
         for group in groups:
             await _check_distinct(trial, store, list(dict.fromkeys(group)))
+        # Ids a backend's path, URL or escape handling would make one, each created first.
+        # A fresh token per group: no id is created twice (re-creating is DELETE-REMOVES').
+        for reverse in (False, True):
+            for index in range(len(ID_LOOKALIKES)):
+                token = trial.new_id(16, "abcdefghijklmnopqrstuvwxyz")
+                group = _lookalike_groups(token)[index]
+                await _check_distinct(trial, store, group[::-1] if reverse else group)
         # A key layout that keeps a session's metadata under its id plus a suffix: the base
         # created first, then the neighbours; and the neighbours first, then the base.
         for neighbours_first in (False, True):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from ..corpora import NON_MAPPING_UPDATES, RESERVED_KEYS, TYPE_CHANGES
 from ..runner import contract_test
 from ..trial import NO_CLOCK_STEP_BACK, Trial
 from .checks import check_data, check_unchanged, expect_error, json_difference, read
@@ -32,6 +33,8 @@ _MALFORMED_UPDATES: list[Any] = [
     {"data": [1, 2]},
     {"data": "text"},
     {"data": 5},
+    # What coercion idioms (dict(x), `updates or {}`) would turn into a touch.
+    *(entry.value for entry in NON_MAPPING_UPDATES),
 ]
 
 
@@ -55,6 +58,53 @@ class UpdateClauses:
         check_data(
             trial, {}, (await read(trial, store, session_id)).data, "after update with data {}"
         )
+
+    @contract_test("UPDATE-REPLACE", consults=("DATA-STRINGS",))
+    async def test_update_drops_old_keys_that_look_like_system_fields(self, trial: Trial) -> None:
+        # Keys a backend convention treats as its own (a "_" or "$" prefix, a record field's
+        # name) are data like any other: an update without them removes them.
+        if trial.verdicts.get("DATA-STRINGS") != "pass":  # such keys ("$set") are its
+            trial.not_tried("old keys shaped like system fields: DATA-STRINGS does not pass")
+            return
+        store = await trial.open()
+        reserved = {entry.value: f"old {entry.value}" for entry in RESERVED_KEYS}
+        for replacement in ({"x": "1"}, {}):
+            session_id = trial.new_id()
+            await store.create_session(session_id, {**reserved, "plain": "old"})
+            await store.update_session(session_id, {"data": replacement})
+            check_data(
+                trial,
+                replacement,
+                (await read(trial, store, session_id)).data,
+                f"after replacing data holding the keys {list(reserved)} with {replacement!r}",
+            )
+
+    @contract_test("UPDATE-REPLACE", consults=("DATA-TYPES", "UPDATE-TIMES"))
+    async def test_update_to_equal_data_of_another_type_is_written(self, trial: Trial) -> None:
+        # 1 == True == 1.0 in Python ('1' == 1 in JavaScript): a store that skips a write
+        # whose data compares equal to the stored data keeps the old JSON type. The types
+        # themselves are DATA-TYPES' to judge, and a store that skips such an update whole
+        # (its times too) is UPDATE-TIMES' to report.
+        failing = [c for c in ("DATA-TYPES", "UPDATE-TIMES") if trial.verdicts.get(c) != "pass"]
+        if failing:
+            trial.not_tried(
+                f"updates that change only a value's JSON type: {' and '.join(failing)} "
+                f"{'does' if len(failing) == 1 else 'do'} not pass"
+            )
+            return
+        store = await trial.open()
+        for entry in TYPE_CHANGES:
+            old, new = entry.value
+            session_id = trial.new_id()
+            await store.create_session(session_id, {"v": old})
+            await store.update_session(session_id, {"data": {"v": new}})
+            check_data(
+                trial,
+                {"v": new},
+                (await read(trial, store, session_id)).data,
+                f"after update_session(id, {{'data': {{'v': {new!r}}}}}) of the data "
+                f"{{'v': {old!r}}} ({entry.why})",
+            )
 
     @contract_test("UPDATE-TOUCH")
     async def test_update_with_no_data_keeps_the_data(self, trial: Trial) -> None:

@@ -127,7 +127,7 @@ def source(value: Any) -> str:
             return f"frozenset({{{items}}})" if items else "frozenset()"
         return f"{{{items}}}" if items else "set()"
     if isinstance(value, dt.datetime):
-        return f"datetime.{value!r}"
+        return repr(value)  # "datetime.datetime(...)": the script imports the module
     if isinstance(value, decimal.Decimal):
         return f"decimal.{value!r}"
     if isinstance(value, type):
