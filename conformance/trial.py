@@ -16,8 +16,8 @@ from reference_stores.interface import SESSION_STORE_METHODS
 
 from .clauses import Clause
 from .local_time import LocalZone, can_set_local_zone, local_time_zone
-from .repro.log import ReproLog
-from .stores import UNSET, StoreBuilder
+from .repro.log import Bulk, ReproLog, bulk_data, bulk_id
+from .stores import UNSET, StoreBuilder, declared_not_applicable
 
 __all__ = [
     "ID_ALPHABET",
@@ -165,6 +165,7 @@ class Trial:
         self.repro = ReproLog(clock_start=self.clock() if self.clock is not None else None)
         """Every step as it happened, for the repro script of a failure."""
         self.repro_script = ""
+        self._bulk_prefixes: dict[str, str] = {}
 
     async def open(self, *, ttl_seconds: Any = UNSET, name: str | None = None) -> Any:
         """A new store object built from the target (with the trial's clock when it takes one)."""
@@ -226,6 +227,38 @@ class Trial:
         self.created_ids.append(session_id)
         return session_id
 
+    async def in_bulk(
+        self, store: RecordingStore, method: str, count: int, *, pad: int = 0, workers: int = 64
+    ) -> list[Any]:
+        """``count`` calls of ``method``, on fresh ids (``bulk_id``), ``workers`` at a time.
+
+        Made on the store itself and written down as one step (``Bulk``): recording each
+        of thousands of calls would cost more than the calls, and a repro of them is a loop.
+        """
+        prefix = self._bulk_prefixes.setdefault(store._name, self.new_id(20))
+        ids = [bulk_id(prefix, n) for n in range(count)]
+        self.created_ids.extend(ids)
+        self.repro.bulk(Bulk(store._name, method, count, prefix, pad))
+        self.log.append(f"# {count} calls of {store._name}.{method}, ids {prefix}00000 and on")
+        target = getattr(store.wrapped, method)
+        found: list[Any] = [None] * count
+
+        async def worker(first: int) -> None:
+            for n in range(first, count, workers):
+                found[n] = await (
+                    target(ids[n], bulk_data(n, pad))
+                    if method == "create_session"
+                    else target(ids[n])
+                )
+
+        await asyncio.gather(*(worker(k) for k in range(workers)))
+        return found
+
+    def forget(self, session_ids: list[str]) -> None:
+        """These ids need no cleanup: the scenario deleted them itself."""
+        gone = set(session_ids)
+        self.created_ids[:] = [sid for sid in self.created_ids if sid not in gone]
+
     def remember(self, session_id: str) -> str:
         self.created_ids.append(session_id)
         return session_id
@@ -269,8 +302,7 @@ class Trial:
 
     def declared_not_applicable(self, store: Any) -> str | None:
         raw = store.wrapped if isinstance(store, RecordingStore) else store
-        reasons = getattr(raw, "conformance_not_applicable", None) or {}
-        return reasons.get(self.clause.id) if isinstance(reasons, Mapping) else None
+        return declared_not_applicable(raw, self.clause.id)
 
     def notes(self) -> list[str]:
         notes = []

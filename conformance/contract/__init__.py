@@ -112,4 +112,5 @@ def settings_from(config: pytest.Config) -> Settings:
         scenario_timeout=option("conformance_timeout", defaults.scenario_timeout),
         examples=option("conformance_examples", defaults.examples),
         seed=option("conformance_seed", defaults.seed),
+        skip_heavy=bool(option("conformance_skip_heavy", defaults.skip_heavy)),
     )

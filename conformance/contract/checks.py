@@ -13,7 +13,25 @@ from ..local_time import LocalZone
 from ..stores import matches_error
 from ..trial import ClauseViolation, Trial
 
-__all__ = ["Snapshot", "expect_error", "json_difference", "read", "snapshot"]
+__all__ = [
+    "LARGE_PAYLOAD_BYTES",
+    "Snapshot",
+    "expect_error",
+    "json_difference",
+    "large_rounds",
+    "read",
+    "snapshot",
+]
+
+LARGE_PAYLOAD_BYTES = 64 * 1024
+"""The padding of each racer's data in the races with large payloads: a backend whose atomic
+write has a size limit may split a larger write into steps that racers can interleave."""
+
+
+def large_rounds(trial: Trial) -> int:
+    """Rounds of a race with large payloads: a quarter of the small ones, at least three."""
+    return max(3, int(trial.settings["race_rounds"]) // 4)
+
 
 _ATTRIBUTES = ("session_id", "created_at", "updated_at", "ttl", "data")
 

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..repro.log import bulk_data
 from ..runner import contract_test
 from ..trial import Trial
 from .checks import check_data, read
+
+CAPACITY_SESSIONS = 10_000
+"""Live sessions a store must hold at once (CONS-READ-YOUR-WRITES): more than any bound a
+cache would pick as "plenty", fewer than a backend needs minutes to write."""
+CAPACITY_PAD = 320
+"""Characters of padding per session: 10,000 of them make about 3 MiB."""
+
+
+def _capacity_mib() -> float:
+    return CAPACITY_SESSIONS * (CAPACITY_PAD + 20) / 2**20
 
 
 class ConsistencyClauses:
@@ -36,6 +47,31 @@ class ConsistencyClauses:
                 record is None,
                 f"round {version}: get_session right after delete_session returned {record!r}",
             )
+
+    @contract_test("CONS-READ-YOUR-WRITES", heavy=True)
+    async def test_ten_thousand_live_sessions_are_all_kept(self, trial: Trial) -> None:
+        # A store may not drop a live session to make room: a cache bounded by count or
+        # by bytes loses sessions nobody deleted, and a server then restores none of them.
+        store = await trial.open()
+        count = CAPACITY_SESSIONS
+        await trial.in_bulk(store, "create_session", count, pad=CAPACITY_PAD)
+        records = await trial.in_bulk(store, "get_session", count)
+        lost = [n for n, record in enumerate(records) if record is None]
+        trial.check(
+            not lost,
+            f"of {count} live sessions ({_capacity_mib():.1f} MiB of data) created through "
+            f"one store object, none deleted or expired, get_session then returned None for "
+            f"{len(lost)}, first for session {lost[0] if lost else 0} in the order of creation",
+        )
+        for n, record in enumerate(records):
+            check_data(
+                trial,
+                bulk_data(n, CAPACITY_PAD),
+                getattr(record, "data", None),
+                f"session {n} of {count}",
+            )
+        await trial.in_bulk(store, "delete_session", count)
+        trial.forget(trial.created_ids[-count:])
 
     @contract_test("SHARED-INSTANCES")
     async def test_a_second_instance_sees_the_first_ones_sessions(self, trial: Trial) -> None:

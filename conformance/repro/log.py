@@ -13,7 +13,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Build", "Call", "ClockMove", "Mutation", "ReproLog", "Sleep", "Step", "ZoneChange"]
+__all__ = [
+    "Build",
+    "Bulk",
+    "Call",
+    "ClockMove",
+    "Mutation",
+    "ReproLog",
+    "Sleep",
+    "Step",
+    "ZoneChange",
+]
 
 
 @dataclass
@@ -61,7 +71,28 @@ class ZoneChange:
     """An IANA name (``conformance.local_time``); None: the host's own zone again."""
 
 
-Step = Build | Call | ClockMove | Sleep | Mutation | ZoneChange
+@dataclass
+class Bulk:
+    """``count`` calls of one method, one for each id ``prefix`` + five digits of ``n``; a
+    ``create_session`` gives ``{"n": n, "pad": "x" * pad}``. Written down as one step, so that
+    a check of thousands of sessions gives a repro of a loop, not of thousands of lines."""
+
+    store: str
+    method: str
+    count: int
+    prefix: str
+    pad: int = 0
+
+
+def bulk_id(prefix: str, n: int) -> str:
+    return f"{prefix}{n:05d}"
+
+
+def bulk_data(n: int, pad: int) -> dict[str, Any]:
+    return {"n": n, "pad": "x" * pad}
+
+
+Step = Build | Call | Bulk | ClockMove | Sleep | Mutation | ZoneChange
 
 
 @dataclass
@@ -92,6 +123,9 @@ class ReproLog:
     def finish(self, call: Call, result: Any = None, error: BaseException | None = None) -> None:
         self.events += 1
         call.ended, call.result, call.error = self.events, result, error
+
+    def bulk(self, step: Bulk) -> None:
+        self.steps.append(step)
 
     def clock_to(self, moment: float) -> None:
         if self.clock_start is not None:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..stores import UNSET
 from ..text import shorten
-from .log import Build, Call, ClockMove, Mutation, ReproLog, Sleep, Step, ZoneChange
+from .log import Build, Bulk, Call, ClockMove, Mutation, ReproLog, Sleep, Step, ZoneChange
 
 if TYPE_CHECKING:  # the type alone: trial loads this package (for ``log``) as it loads
     from ..trial import Trial
@@ -217,6 +217,17 @@ def render(
                 body.append(f"    clock.set(start + {round(first.seconds_from_start, 6)!r})")
         elif isinstance(first, Sleep):
             body.append(f"    await asyncio.sleep({round(first.seconds, 3)!r})")
+        elif isinstance(first, Bulk):
+            prefix = names.value(first.prefix)
+            data = (
+                f", {{'n': n, 'pad': 'x' * {first.pad}}}"
+                if first.method == "create_session"
+                else ""
+            )
+            body += [
+                f"    for n in range({first.count}):  # the suite made these calls many at a time",
+                f"        await check({first.store}, {first.method!r}, f'{{{prefix}}}{{n:05d}}'{data})",
+            ]
         elif isinstance(first, ZoneChange):
             body.append(f"    check.local_time_zone({first.zone!r})")
         elif isinstance(first, Mutation):
