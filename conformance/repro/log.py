@@ -46,6 +46,8 @@ class Call:
     error: BaseException | None = None
     seen: bool = True
     """False for a call rebuilt from a generated sequence: what it returned was not kept."""
+    step: int | None = None
+    """The step of a generated sequence the call belongs to (counted from 1), if it is one."""
 
 
 @dataclass
@@ -145,26 +147,38 @@ class ReproLog:
         self.steps.append(ZoneChange(zone))
 
     def replace_with_sequence(
-        self, operations: list[tuple[str, int, Any]], ids: list[str], ttl_seconds: Any, clock: bool
+        self,
+        operations: list[tuple[str, int, Any]],
+        ids: list[str],
+        ttl_seconds: Any,
+        clock: bool,
+        skipped: frozenset[int] = frozenset(),
     ) -> None:
-        """Record a generated sequence (MODEL-SEQUENCES) the way the model checked it."""
+        """Record a generated sequence (MODEL-SEQUENCES) the way the model checked it.
+
+        Steps in ``skipped`` were left out when the store met them (they lean on a clause
+        the store fails): the record leaves them out too, so it holds exactly the calls the
+        store saw. Each call carries the number of its step, as the suite's message counts.
+        """
         self.steps = [Build("store", ttl_seconds, clock)]
         if clock and self.clock_start is None:
             self.clock_start = math.floor(time.time() * 1000) / 1000
         elif not clock:
             self.clock_start = None
         moved = 0.0
-        for name, slot, argument in operations:
+        for index, (name, slot, argument) in enumerate(operations):
             if name == "advance":
                 moved += argument
                 self.steps.append(ClockMove(round(moved, 3)))
                 continue
+            if index in skipped:
+                continue
             args: tuple[Any, ...] = (ids[slot],)
             if argument is not None or name == "create_session":
                 args = (ids[slot], argument)
-            self.start("store", name, args)
+            self.start("store", name, args).step = index + 1
             if name not in ("get_session", "session_exists"):
-                self.start("store", "get_session", (ids[slot],))
+                self.start("store", "get_session", (ids[slot],)).step = index + 1
         for call in self.steps:
             if isinstance(call, Call):
                 call.ended = call.started  # replayed one at a time

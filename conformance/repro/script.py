@@ -195,6 +195,7 @@ def render(
         ]
     body.append(f"    check = Referee({clause_id!r}, clock={'clock' if uses_clock else 'None'})")
     results = 0
+    step: int | None = None
     if clause_id == "ERR-BACKEND":
         body += _backend_body(target)
     for group in _groups(log.steps):
@@ -235,6 +236,9 @@ def render(
             for line in first.code.format(name).splitlines():
                 body.append(f"    {line}")
         elif len(group) == 1 and isinstance(first, Call):
+            if first.step is not None and first.step != step:
+                step = first.step
+                body.append(f"    check.step({step})")
             text = f"await check({first.store}, {first.method!r}, {_args(names, first)})".replace(
                 ", )", ")"
             )
