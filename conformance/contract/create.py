@@ -170,7 +170,8 @@ class CreateClauses:
         for round_index in range(int(trial.settings["race_rounds"])):
             await _race_creates(trial, store, trial.new_id(), f"round {round_index}")
 
-    @contract_test("CREATE-RACE", heavy=True)
+    # Large payloads go through DATA-SIZE's ground: a store refusing them fails there.
+    @contract_test("CREATE-RACE", heavy=True, needs=("DATA-SIZE",))
     async def test_concurrent_creates_with_large_payloads_have_exactly_one_winner(
         self, trial: Trial
     ) -> None:

@@ -491,7 +491,8 @@ class RevisionClauses:
     ) -> None:
         await _race_conditional_updates(trial, int(trial.settings["race_rounds"]), pad=0)
 
-    @contract_test("REV-RACE", heavy=True)
+    # Large payloads go through DATA-SIZE's ground: a store refusing them fails there.
+    @contract_test("REV-RACE", heavy=True, needs=("DATA-SIZE",))
     async def test_conditional_updates_with_large_payloads_have_exactly_one_winner(
         self, trial: Trial
     ) -> None:
