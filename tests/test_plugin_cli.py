@@ -27,7 +27,7 @@ def test_the_report_file_has_a_verdict_per_clause(tmp_path: Path) -> None:
     run = run_pytest(tmp_path, "--store=memory")
     report = run.report
     assert report is not None
-    assert report["spec_version"] == "1.1"
+    assert report["spec_version"] == "1.2"
     assert report["kit_version"]
     assert report["stores"] == [{"store": "memory", "source": "--store"}]
     assert report["settings"]["examples"] == 10  # kit_runs asks for 10
