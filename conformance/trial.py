@@ -228,36 +228,53 @@ class Trial:
         return session_id
 
     async def in_bulk(
-        self, store: RecordingStore, method: str, count: int, *, pad: int = 0, workers: int = 64
+        self,
+        store: RecordingStore,
+        method: str,
+        count: int,
+        *,
+        pad: int = 0,
+        workers: int = 64,
+        budget: float | None = None,
     ) -> list[Any]:
-        """``count`` calls of ``method``, on fresh ids (``bulk_id``), ``workers`` at a time.
+        """Up to ``count`` calls of ``method`` on the ids ``bulk_id`` makes, ``workers`` at a
+        time, in the order of ``n``; with a ``budget`` (seconds), no call starts after it.
 
         Made on the store itself and written down as one step (``Bulk``): recording each
         of thousands of calls would cost more than the calls, and a repro of them is a loop.
+        Returns the answers of the calls made, which are the first ones.
         """
-        prefix = self._bulk_prefixes.setdefault(store._name, self.new_id(20))
-        ids = [bulk_id(prefix, n) for n in range(count)]
-        self.created_ids.extend(ids)
-        self.repro.bulk(Bulk(store._name, method, count, prefix, pad))
-        self.log.append(f"# {count} calls of {store._name}.{method}, ids {prefix}00000 and on")
+        if store._name not in self._bulk_prefixes:
+            self._bulk_prefixes[store._name] = self.new_id(20)
+        prefix = self._bulk_prefixes[store._name]
+        step = Bulk(store._name, method, count, prefix, pad)
+        self.repro.bulk(step)
         target = getattr(store.wrapped, method)
         found: list[Any] = [None] * count
+        stop_at = None if budget is None else time.monotonic() + budget
+        started = 0
 
-        async def worker(first: int) -> None:
-            for n in range(first, count, workers):
-                found[n] = await (
-                    target(ids[n], bulk_data(n, pad))
-                    if method == "create_session"
-                    else target(ids[n])
-                )
+        async def worker() -> None:
+            nonlocal started
+            while started < count and (stop_at is None or time.monotonic() < stop_at):
+                n = started
+                started += 1
+                session_id = bulk_id(prefix, n)
+                if method == "create_session":
+                    self.created_ids.append(session_id)
+                    found[n] = await target(session_id, bulk_data(n, pad))
+                else:
+                    found[n] = await target(session_id)
 
-        await asyncio.gather(*(worker(k) for k in range(workers)))
-        return found
-
-    def forget(self, session_ids: list[str]) -> None:
-        """These ids need no cleanup: the scenario deleted them itself."""
-        gone = set(session_ids)
-        self.created_ids[:] = [sid for sid in self.created_ids if sid not in gone]
+        try:
+            await asyncio.gather(*(worker() for _ in range(workers)))
+        finally:
+            step.count = started
+            self.log.append(f"# {started} calls of {store._name}.{method}, ids {prefix}00000 on")
+        if method == "delete_session":  # deleted here: the cleanup need not, one by one
+            gone = {bulk_id(prefix, n) for n in range(started)}
+            self.created_ids[:] = [sid for sid in self.created_ids if sid not in gone]
+        return found[:started]
 
     def remember(self, session_id: str) -> str:
         self.created_ids.append(session_id)

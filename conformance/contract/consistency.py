@@ -16,8 +16,11 @@ CAPACITY_PAD = 320
 """Characters of padding per session: 10,000 of them make about 3 MiB."""
 
 
-def _capacity_mib() -> float:
-    return CAPACITY_SESSIONS * (CAPACITY_PAD + 20) / 2**20
+CAPACITY_BYTES = CAPACITY_PAD + 20
+"""About the size of one session's data as JSON text."""
+CAPACITY_BUDGET = 20.0
+"""Seconds the writes may take: a store too slow for 10,000 of them in that time is checked
+on those it wrote, and its verdict says so (a slow store is not a failing one)."""
 
 
 class ConsistencyClauses:
@@ -53,25 +56,30 @@ class ConsistencyClauses:
         # A store may not drop a live session to make room: a cache bounded by count or
         # by bytes loses sessions nobody deleted, and a server then restores none of them.
         store = await trial.open()
-        count = CAPACITY_SESSIONS
-        await trial.in_bulk(store, "create_session", count, pad=CAPACITY_PAD)
-        records = await trial.in_bulk(store, "get_session", count)
+        made = len(
+            await trial.in_bulk(
+                store, "create_session", CAPACITY_SESSIONS, pad=CAPACITY_PAD, budget=CAPACITY_BUDGET
+            )
+        )
+        if made < CAPACITY_SESSIONS:  # a slow store is not a failing one: say what was tried
+            trial.not_tried(
+                f"{CAPACITY_SESSIONS} live sessions: only {made} were written within "
+                f"{CAPACITY_BUDGET:g} s, and those were checked"
+            )
+        records = await trial.in_bulk(store, "get_session", made)
         lost = [n for n, record in enumerate(records) if record is None]
         trial.check(
             not lost,
-            f"of {count} live sessions ({_capacity_mib():.1f} MiB of data) created through "
-            f"one store object, none deleted or expired, get_session then returned None for "
-            f"{len(lost)}, first for session {lost[0] if lost else 0} in the order of creation",
+            f"of {made} live sessions ({made * CAPACITY_BYTES / 2**20:.1f} MiB of data) created "
+            f"through one store object, none deleted or expired, get_session then returned "
+            f"None for {len(lost)}, first for session {lost[0] if lost else 0} in the order "
+            "of creation",
         )
         for n, record in enumerate(records):
             check_data(
-                trial,
-                bulk_data(n, CAPACITY_PAD),
-                getattr(record, "data", None),
-                f"session {n} of {count}",
+                trial, bulk_data(n, CAPACITY_PAD), getattr(record, "data", None), f"session {n}"
             )
-        await trial.in_bulk(store, "delete_session", count)
-        trial.forget(trial.created_ids[-count:])
+        await trial.in_bulk(store, "delete_session", made)
 
     @contract_test("SHARED-INSTANCES")
     async def test_a_second_instance_sees_the_first_ones_sessions(self, trial: Trial) -> None:
