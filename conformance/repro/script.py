@@ -227,7 +227,7 @@ def render(
             )
             body += [
                 f"    for n in range({first.count}):  # the suite made these calls many at a time",
-                f"        await check({first.store}, {first.method!r}, f'{{{prefix}}}{{n:05d}}'{data})",
+                f"        await check({first.store}, {first.method!r}, {prefix} + f'{{n:05d}}'{data})",
             ]
         elif isinstance(first, ZoneChange):
             body.append(f"    check.local_time_zone({first.zone!r})")
