@@ -393,8 +393,8 @@ CLAUSES: tuple[Clause, ...] = (
         "MUST",
         "TTL",
         "A session stays live at least `ttl_seconds` after its `updated_at` (its create or "
-        "its last update), as the store's clock reads, and is gone no later than one second "
-        "beyond that.",
+        "its last update), fractions of a second included, as the store's clock reads, and is "
+        "gone no later than one second beyond that.",
         ttl=True,
         leans_on=("GET-EXPIRED",),
     ),
@@ -411,7 +411,8 @@ CLAUSES: tuple[Clause, ...] = (
         "TTL-NONE",
         "MUST",
         "TTL",
-        "With `ttl_seconds=None` sessions never expire and their `ttl` is `None`.",
+        "With `ttl_seconds=None` sessions never expire, whatever date the clock reads, and "
+        "their `ttl` is `None`.",
         ttl=True,
         leans_on=_READS,
     ),
@@ -482,11 +483,11 @@ CLAUSES: tuple[Clause, ...] = (
         "REV-RACE",
         "MUST",
         "Revisions",
-        "Of concurrent conditional updates of one session, all at its current revision, exactly "
-        "one succeeds and the others raise `RevisionConflictError`; the data is then the "
-        "winner's and the revision exactly one more than before. This holds through one store "
-        "object and, for a store that declares `shares_sessions_across_instances = True`, "
-        "through several.",
+        "Of concurrent conditional updates of one session that write `data`, all at its current "
+        "revision, exactly one succeeds and the others raise `RevisionConflictError`; the data "
+        "is then the winner's and the revision exactly one more than before. This holds "
+        "whatever the size of the data, through one store object and, for a store that "
+        "declares `shares_sessions_across_instances = True`, through several.",
         leans_on=("REV-MATCH", "REV-CONFLICT", "SHARED-INSTANCES"),
     ),
     # errors and consistency
@@ -502,7 +503,9 @@ CLAUSES: tuple[Clause, ...] = (
         "CONS-READ-YOUR-WRITES",
         "MUST",
         "Consistency",
-        "A read after a completed write through the same store object sees that write.",
+        "A read after a completed write through the same store object sees that write, "
+        "however many other sessions the store holds: a store never drops a live session to "
+        "make room.",
         leans_on=("GET-MISSING",),
     ),
     _c(

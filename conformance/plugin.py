@@ -139,6 +139,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="N",
         help="generated examples for model-based clauses (default 60)",
     )
+    group.addoption(
+        "--conformance-skip-heavy",
+        action="store_true",
+        help="report the heavy checks (10,000 live sessions, races with 64 KiB payloads) "
+        "N/A instead of running them",
+    )
     parser.addini(
         "session_store", type="linelist", help="store targets to judge when --store is not given"
     )

@@ -14,12 +14,22 @@ import pytest
 
 from .clauses import Clause, clause_by_id, prerequisites
 from .repro.script import file_name, script_for, terminal_view
-from .stores import StoreBuilder, TargetError
+from .stores import (
+    StoreBuilder,
+    TargetError,
+    declared_not_applicable,
+    read_declarations,
+    revisions_not_kept,
+)
 from .trial import ClauseViolation, NotApplicable, Trial
 
 __all__ = ["Kit", "Outcome", "Settings", "contract_test", "scenarios_of"]
 
 Scenario = Callable[[Trial], Awaitable[None]]
+_UNREAD: Any = object()
+HEAVY_SKIPPED = (
+    "a heavy check (thousands of sessions, or large payloads), skipped by --conformance-skip-heavy"
+)
 Status = Literal["pass", "fail", "n/a", "blocked"]
 
 
@@ -31,6 +41,8 @@ class Settings:
     examples: int = 60
     seed: int | None = None
     """The seed of MODEL-SEQUENCES' generated sequences; None lets Hypothesis choose."""
+    skip_heavy: bool = False
+    """Report checks marked heavy (``contract_test(..., heavy=True)``) N/A instead of running them."""
 
 
 @dataclass
@@ -51,12 +63,14 @@ def contract_test(
     ttl: bool = False,
     needs: tuple[str, ...] = (),
     consults: tuple[str, ...] = (),
+    heavy: bool = False,
 ) -> Callable[[Callable[..., Awaitable[None]]], Any]:
     """Mark an ``async def scenario(self, trial)`` method as the test of one clause.
 
     ``needs`` names clauses this scenario leans on beyond its clause's own
     ``leans_on``; ``consults`` names clauses whose verdict the scenario reads
-    (``trial.verdicts``) to leave out what they already judged.
+    (``trial.verdicts``) to leave out what they already judged. ``heavy`` marks a check
+    that ``--conformance-skip-heavy`` reports N/A instead of running.
 
     The test pytest sees is a plain function that runs the scenario in a new
     event loop, so the suite works with or without any async plugin.
@@ -77,6 +91,7 @@ def contract_test(
         test._conformance_clause = clause  # type: ignore[attr-defined]
         test._conformance_needs = needs  # type: ignore[attr-defined]
         test._conformance_consults = consults  # type: ignore[attr-defined]
+        test._conformance_heavy = heavy  # type: ignore[attr-defined]
         return pytest.mark.conformance_clause(clause.id)(test)
 
     return decorate
@@ -90,6 +105,7 @@ class ScenarioInfo:
     ttl: bool
     needs: tuple[str, ...]
     consults: tuple[str, ...]
+    heavy: bool = False
 
 
 def scenarios_of(contract_class: type) -> dict[str, ScenarioInfo]:
@@ -106,6 +122,7 @@ def scenarios_of(contract_class: type) -> dict[str, ScenarioInfo]:
                 member._conformance_ttl,
                 member._conformance_needs,
                 member._conformance_consults,
+                member._conformance_heavy,
             )
     return found
 
@@ -120,6 +137,8 @@ class StoreVerdicts:
 
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     real_time_batch: dict[str, Outcome] | None = None
+    declarations: Any = _UNREAD
+    """A store built from the target, closed: what it declares (see ``Kit._declarations``)."""
 
 
 class Kit:
@@ -191,8 +210,13 @@ class Kit:
         if cached is not None:
             return cached
         info = self._scenarios[name]
+        # Applicability first: a check that cannot apply to the store is N/A whatever its
+        # prerequisites do; BLOCKED would promise a verdict once they pass.
         blocked_by = self.blockers((*info.clause.leans_on, *info.needs))
-        if blocked_by:
+        not_applicable = self._not_applicable(info, probe=bool(blocked_by))
+        if not_applicable is not None:
+            outcome = Outcome("n/a", not_applicable)
+        elif blocked_by:
             outcome = Outcome(
                 "blocked",
                 f"BLOCKED by {', '.join(blocked_by)}: this check leans on "
@@ -200,12 +224,8 @@ class Kit:
                 "fails; it is judged once they pass",
                 blocked_by=blocked_by,
             )
-        elif info.ttl and not self.builder.accepts_ttl:
-            outcome = Outcome(
-                "n/a",
-                f"the target does not accept {self.builder.ttl_parameter}, so TTL clauses "
-                "cannot be checked",
-            )
+        elif info.heavy and self.settings.skip_heavy:
+            outcome = Outcome("n/a", HEAVY_SKIPPED)
         elif info.ttl and not self.builder.accepts_clock:
             outcome = self._real_time_batch()[name]
         else:
@@ -228,11 +248,47 @@ class Kit:
         self._verdicts.outcomes[name] = outcome
         return outcome
 
+    def _not_applicable(self, info: ScenarioInfo, *, probe: bool) -> str | None:
+        """Why ``info`` cannot be checked against this store, when that is known before it runs.
+
+        What the store object declares (``supports_revisions``, ``conformance_not_applicable``)
+        is read off a store built for the purpose, only when the check would otherwise be
+        reported BLOCKED (``probe``): otherwise the scenario finds it out itself.
+        """
+        if info.ttl and not self.builder.accepts_ttl:
+            return (
+                f"the target does not accept {self.builder.ttl_parameter}, so TTL clauses "
+                "cannot be checked"
+            )
+        if not probe:
+            return None
+        store = self._declarations()
+        if store is None:
+            return None
+        declared = declared_not_applicable(store, info.clause.id)
+        if declared:
+            return declared
+        if info.clause.section == "Revisions":
+            return revisions_not_kept(store)
+        return None
+
+    def _declarations(self) -> Any:
+        """A store built once per process, closed at once: only its declarations are read."""
+        if self._verdicts.declarations is _UNREAD:
+            self._verdicts.declarations = asyncio.run(
+                read_declarations(self.builder, accepts_ttl=self.builder.accepts_ttl)
+            )
+        return self._verdicts.declarations
+
     def _real_time_batch(self) -> dict[str, Outcome]:
         # Without a clock every TTL scenario has to wait for real; running them all
         # at once costs one wait instead of one per clause.
         if self._verdicts.real_time_batch is None:
-            timed = [info for info in self._scenarios.values() if info.ttl]
+            timed = [
+                info
+                for info in self._scenarios.values()
+                if info.ttl and not (info.heavy and self.settings.skip_heavy)
+            ]
 
             async def run_all() -> dict[str, Outcome]:
                 results = await asyncio.gather(

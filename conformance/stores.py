@@ -19,8 +19,11 @@ __all__ = [
     "StoreBuilder",
     "TargetError",
     "close_store",
+    "declared_not_applicable",
     "interface_problems",
     "matches_error",
+    "read_declarations",
+    "revisions_not_kept",
 ]
 
 
@@ -155,3 +158,40 @@ def matches_error(error: BaseException, expected: type[BaseException]) -> bool:
     if isinstance(error, expected):
         return True
     return any(klass.__name__ == expected.__name__ for klass in type(error).__mro__)
+
+
+_ABSENT: Any = object()
+
+
+def declared_not_applicable(store: object, clause_id: str) -> str | None:
+    """The reason ``store`` gives for ``clause_id`` in ``conformance_not_applicable``, if any."""
+    reasons = getattr(store, "conformance_not_applicable", None) or {}
+    if not isinstance(reasons, Mapping):
+        return None
+    reason = reasons.get(clause_id)
+    return str(reason) if reason else None
+
+
+def revisions_not_kept(store: object) -> str | None:
+    """Why the Revisions clauses do not bind ``store``; None when it declares it keeps them."""
+    declared = getattr(store, "supports_revisions", _ABSENT)
+    if declared is True:
+        return None
+    if declared is _ABSENT:
+        return "the store does not declare supports_revisions = True: it keeps no revisions"
+    return f"the store declares supports_revisions = {declared!r}: it keeps no revisions"
+
+
+async def read_declarations(builder: StoreBuilder, *, accepts_ttl: bool) -> object | None:
+    """A store built from ``builder`` and closed at once, to read what it declares.
+
+    None when it cannot be built: the checks themselves then say why.
+    """
+    try:
+        async with AsyncExitStack() as stack:
+            ttl: Any = 60 if accepts_ttl else UNSET
+            clock = (lambda: 1_700_000_000.0) if builder.accepts_clock else None
+            store: object = await builder.open(stack, ttl_seconds=ttl, clock=clock)
+            return store
+    except Exception:  # a store that cannot be built is judged by the checks, not here
+        return None

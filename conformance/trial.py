@@ -16,8 +16,8 @@ from reference_stores.interface import SESSION_STORE_METHODS
 
 from .clauses import Clause
 from .local_time import LocalZone, can_set_local_zone, local_time_zone
-from .repro.log import ReproLog
-from .stores import UNSET, StoreBuilder
+from .repro.log import Bulk, ReproLog, bulk_data, bulk_id
+from .stores import UNSET, StoreBuilder, declared_not_applicable
 
 __all__ = [
     "ID_ALPHABET",
@@ -165,6 +165,7 @@ class Trial:
         self.repro = ReproLog(clock_start=self.clock() if self.clock is not None else None)
         """Every step as it happened, for the repro script of a failure."""
         self.repro_script = ""
+        self._bulk_prefixes: dict[str, str] = {}
 
     async def open(self, *, ttl_seconds: Any = UNSET, name: str | None = None) -> Any:
         """A new store object built from the target (with the trial's clock when it takes one)."""
@@ -226,6 +227,55 @@ class Trial:
         self.created_ids.append(session_id)
         return session_id
 
+    async def in_bulk(
+        self,
+        store: RecordingStore,
+        method: str,
+        count: int,
+        *,
+        pad: int = 0,
+        workers: int = 64,
+        budget: float | None = None,
+    ) -> list[Any]:
+        """Up to ``count`` calls of ``method`` on the ids ``bulk_id`` makes, ``workers`` at a
+        time, in the order of ``n``; with a ``budget`` (seconds), no call starts after it.
+
+        Made on the store itself and written down as one step (``Bulk``): recording each
+        of thousands of calls would cost more than the calls, and a repro of them is a loop.
+        Returns the answers of the calls made, which are the first ones.
+        """
+        if store._name not in self._bulk_prefixes:
+            self._bulk_prefixes[store._name] = self.new_id(20)
+        prefix = self._bulk_prefixes[store._name]
+        step = Bulk(store._name, method, count, prefix, pad)
+        self.repro.bulk(step)
+        target = getattr(store.wrapped, method)
+        found: list[Any] = [None] * count
+        stop_at = None if budget is None else time.monotonic() + budget
+        started = 0
+
+        async def worker() -> None:
+            nonlocal started
+            while started < count and (stop_at is None or time.monotonic() < stop_at):
+                n = started
+                started += 1
+                session_id = bulk_id(prefix, n)
+                if method == "create_session":
+                    self.created_ids.append(session_id)
+                    found[n] = await target(session_id, bulk_data(n, pad))
+                else:
+                    found[n] = await target(session_id)
+
+        try:
+            await asyncio.gather(*(worker() for _ in range(workers)))
+        finally:
+            step.count = started
+            self.log.append(f"# {started} calls of {store._name}.{method}, ids {prefix}00000 on")
+        if method == "delete_session":  # deleted here: the cleanup need not, one by one
+            gone = {bulk_id(prefix, n) for n in range(started)}
+            self.created_ids[:] = [sid for sid in self.created_ids if sid not in gone]
+        return found[:started]
+
     def remember(self, session_id: str) -> str:
         self.created_ids.append(session_id)
         return session_id
@@ -269,8 +319,7 @@ class Trial:
 
     def declared_not_applicable(self, store: Any) -> str | None:
         raw = store.wrapped if isinstance(store, RecordingStore) else store
-        reasons = getattr(raw, "conformance_not_applicable", None) or {}
-        return reasons.get(self.clause.id) if isinstance(reasons, Mapping) else None
+        return declared_not_applicable(raw, self.clause.id)
 
     def notes(self) -> list[str]:
         notes = []

@@ -1238,6 +1238,103 @@ def _folded_keys(value: Any) -> Any:
     return value
 
 
+# --- issue #24: mistakes measured at real scale, and two that were reported twice ---------
+
+
+class _ExpiryCappedStore(_DictMemoryStore):
+    """'No expiry' kept as the largest value of a fixed-width epoch-seconds column."""
+
+    largest_epoch_seconds: ClassVar[int]
+
+    def _expiry(self, written_ms: int) -> int | None:
+        expiry = super()._expiry(written_ms)
+        return self.largest_epoch_seconds * 1000 if expiry is None else expiry
+
+    async def get_session(self, session_id: str) -> SessionData | None:
+        record = await super().get_session(session_id)
+        if record is not None and record.ttl == self.largest_epoch_seconds:
+            record.ttl = None  # the column's largest value reads back as "no expiry"
+        return record
+
+
+class Int32EpochNoExpiryStore(_ExpiryCappedStore):
+    """Sessions without a TTL end on 2038-01-19, the last second of a signed 32-bit epoch."""
+
+    largest_epoch_seconds = 2**31 - 1
+
+
+class Uint32EpochNoExpiryStore(_ExpiryCappedStore):
+    """Sessions without a TTL end on 2106-02-07, the last second of an unsigned 32-bit epoch."""
+
+    largest_epoch_seconds = 2**32 - 1
+
+
+class WholeSecondTtlStore(_DictMemoryStore):
+    """Keeps ttl_seconds in whole seconds: 2.5 s becomes 2, and sessions expire early."""
+
+    def __init__(self, ttl_seconds: float | None = None, clock: Any = None) -> None:
+        super().__init__(ttl_seconds=ttl_seconds, clock=clock)
+        if self._ttl_ms is not None:
+            self._ttl_ms = max(1000, self._ttl_ms // 1000 * 1000)
+
+
+class BoundedCacheStore(_DictMemoryStore):
+    """A cache bounded by count: past 4,096 sessions it evicts the oldest, live or not."""
+
+    capacity = 4096
+
+    async def create_session(self, session_id: str, data: Mapping[str, Any] | None = None) -> None:
+        await super().create_session(session_id, data)
+        while len(self._records) > self.capacity:
+            self._records.popitem(last=False)
+
+
+class SizeSplitConditionalStore(_DictMemoryStore):
+    """A conditional update is atomic for small data; above 32 KiB it reads, then writes in a
+    second round trip (as a backend whose conditional write has a size limit), so racing
+    writers with large payloads all win."""
+
+    async def update_session(
+        self, session_id: str, updates: Mapping[str, Any], *, expected_revision: int | None = None
+    ) -> None:
+        data = updates.get("data") if isinstance(updates, Mapping) else None
+        if expected_revision is None or len(json.dumps(data)) <= 32 * 1024:
+            await super().update_session(session_id, updates, expected_revision=expected_revision)
+            return
+        expected = validate_expected_revision(expected_revision)
+        current = await self.get_session(session_id)
+        found = None if current is None else current.revision
+        if found != expected:
+            raise RevisionConflictError(f"at revision {found}, not {expected}", found)
+        await asyncio.sleep(0)  # the write is a second round trip
+        await super().update_session(session_id, updates)
+
+
+_OMITTED: Any = object()
+
+
+class NoneDataRefusingStore(_DictMemoryStore):
+    """Takes an omitted data argument for {}, but refuses an explicit data=None."""
+
+    async def create_session(
+        self, session_id: str, data: Mapping[str, Any] | None = _OMITTED
+    ) -> None:
+        if data is None:
+            raise TypeError("data must be a JSON object, not None")
+        await super().create_session(session_id, None if data is _OMITTED else data)
+
+
+class EmptyDataTouchStore(_DictMemoryStore):
+    """Takes {"data": {}} for a touch: the data is kept, and the revision with it."""
+
+    async def update_session(
+        self, session_id: str, updates: Mapping[str, Any], *, expected_revision: int | None = None
+    ) -> None:
+        if isinstance(updates, Mapping) and len(updates) == 1 and updates.get("data") == {}:
+            updates = {}
+        await super().update_session(session_id, updates, expected_revision=expected_revision)
+
+
 # The clause each broken store must fail: what the suite is proven against.
 BROKEN_STORES: dict[str, str] = {
     "IntExistsStore": "IFACE-RECORD",
@@ -1315,6 +1412,14 @@ BROKEN_STORES: dict[str, str] = {
     "SystemFieldCarryingStore": "UPDATE-REPLACE",
     "DirtyCheckStore": "UPDATE-REPLACE",
     "CoercingDataStore": "DATA-INVALID",
+    # Issue #24: time and size at real scale, and two mistakes once reported twice.
+    "Int32EpochNoExpiryStore": "TTL-NONE",
+    "Uint32EpochNoExpiryStore": "TTL-NONE",
+    "WholeSecondTtlStore": "TTL-WINDOW",
+    "BoundedCacheStore": "CONS-READ-YOUR-WRITES",
+    "SizeSplitConditionalStore": "REV-RACE",
+    "NoneDataRefusingStore": "CREATE-DEFAULT-DATA",
+    "EmptyDataTouchStore": "UPDATE-REPLACE",
 }
 
 

@@ -23,7 +23,11 @@ def test_a_resurrecting_store_fails_model_sequences_with_a_runnable_repro(tmp_pa
     # The sequence is rebuilt from the model's operations, not recorded: no answer is claimed.
     assert "# in the suite:" not in script.read_text()
     last = repro_failure(script, tmp_path, env={**os.environ, "PYTHONPATH": str(TESTS_DIR)})
-    assert last.startswith("AssertionError: MODEL-SEQUENCES violated: get_session("), last
+    # The same step as the suite's message, and the very message the suite quotes from it.
+    step = re.search(r"step (\d+) of a generated sequence", run.output)
+    assert step is not None, run.output[-3000:]
+    assert last.startswith(f"AssertionError: MODEL-SEQUENCES violated: step {step[1]}: "), last
+    assert f"its repro fails there too: {last.removeprefix('AssertionError: ')}" in run.output
 
 
 def test_the_same_seed_finds_the_same_sequence(tmp_path: Path) -> None:

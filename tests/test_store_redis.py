@@ -163,6 +163,10 @@ def server() -> Iterator[RedisServer]:
 class TestRedisStoreContractFakeredis(SessionStoreContract):
     """Runs everywhere, with no server: fakeredis (with Lua) behind a client the caller owns."""
 
+    # The heavy checks (10,000 sessions, 64 KiB races) run once per backend, in its main
+    # contract class; this one judges a variant of the same store.
+    conformance_skip_heavy = True
+
     @pytest.fixture
     def session_store_factory(self) -> Callable[..., Any]:
         if importlib.util.find_spec("lupa") is None:
@@ -194,6 +198,10 @@ class TestRedisStoreContractServer(SessionStoreContract):
 class TestRedisStoreContractCluster(SessionStoreContract):
     """A real three-master Redis Cluster through RedisCluster (a store opening its own
     cluster client is tested below)."""
+
+    # The heavy checks (10,000 sessions, 64 KiB races) run once per backend, in its main
+    # contract class; this one judges a variant of the same store.
+    conformance_skip_heavy = True
 
     @pytest.fixture
     def session_store_factory(self, redis_cluster: RedisCluster3) -> Callable[..., Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import broken_stores
 import pytest
 from broken_stores import BROKEN_STORES, WARNING_STORES
 from kit_runs import TESTS_DIR, KitRun, kit_run_once, repro_failure, run_pytest
@@ -58,6 +59,46 @@ def test_a_blocked_clause_names_the_failing_one(verdicts: KitRun, store: str, cl
             assert row["reason"].startswith(f"BLOCKED by {clause}"), row
 
 
+REVISIONLESS = sorted(
+    name
+    for name in BROKEN_STORES
+    if getattr(getattr(broken_stores, name), "supports_revisions", None) is not True
+)
+
+
+@pytest.mark.parametrize("store", REVISIONLESS)
+def test_a_store_without_revisions_has_no_blocked_revision_clause(
+    verdicts: KitRun, store: str
+) -> None:
+    # N/A before BLOCKED: the Revisions clauses do not bind it, whatever else it fails.
+    statuses = verdicts.statuses(f"broken_stores:{store}")
+    revisions = {c: status for c, status in statuses.items() if c.startswith("REV-")}
+    assert revisions, statuses
+    assert set(revisions.values()) == {"n/a"}, revisions
+
+
+def test_revisionless_stores_include_one_failing_what_a_revision_clause_leans_on() -> None:
+    # REV-COUNT leans on UPDATE-TIMES: without N/A first, this store's would be BLOCKED.
+    assert "FrozenUpdatedAtStore" in REVISIONLESS
+    assert BROKEN_STORES["FrozenUpdatedAtStore"] == "UPDATE-TIMES"
+
+
+def test_heavy_checks_can_be_skipped_and_say_so(tmp_path: Path) -> None:
+    run = run_pytest(
+        tmp_path,
+        "--store=memory",
+        "--conformance-skip-heavy",
+        "--clause=CONS-READ-YOUR-WRITES",
+        "--clause=REV-RACE",
+        "-q",
+    )
+    assert run.report is not None
+    for row in run.report["results"]:
+        assert row["status"] == "pass", row
+        assert row["reason"].startswith("partly n/a: ")
+        assert "--conformance-skip-heavy" in row["reason"]
+
+
 @pytest.mark.parametrize(
     ("store", "clause", "not_failed"),
     [
@@ -67,6 +108,11 @@ def test_a_blocked_clause_names_the_failing_one(verdicts: KitRun, store: str, cl
         ("NeverExpiringStore", "GET-EXPIRED", ["EXISTS-NO-REFRESH", "GET-NO-REFRESH"]),
         # Integers are not the point of these clauses; they are judged with text.
         ("BoolAsIntStore", "DATA-TYPES", ["ID-DISTINCT", "CREATE-RACE", "DELETE-REMOVES"]),
+        # Issue #24: a bounded cache lost sessions, not ids; refusing data=None is not an
+        # overwrite; {"data": {}} taken for a touch is not a miscounted revision.
+        ("BoundedCacheStore", "CONS-READ-YOUR-WRITES", ["ID-DISTINCT"]),
+        ("NoneDataRefusingStore", "CREATE-DEFAULT-DATA", ["CREATE-EXISTS"]),
+        ("EmptyDataTouchStore", "UPDATE-REPLACE", ["REV-COUNT"]),
     ],
 )
 def test_a_store_is_never_failed_for_a_cause_it_did_not_show(

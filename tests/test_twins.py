@@ -148,6 +148,10 @@ def judge(directory: Path, twins: list[Twin], *options: str) -> KitRun:
         *options,
         "--conformance-race-rounds=5",
         "--conformance-examples=10",
+        # A heavy check's verdict may depend on speed (how many of 10,000 sessions a store
+        # writes in its budget), and the bridge is slower than Python: the twins would differ
+        # for no behaviour of theirs. test_node_bridge judges the heavy checks over the bridge.
+        "--conformance-skip-heavy",
         "-n",
         "2",
         "-q",

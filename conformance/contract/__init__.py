@@ -62,6 +62,10 @@ class SessionStoreContract(
             f"{type(self).__name__} must define the session_store_factory fixture", pytrace=False
         )
 
+    conformance_skip_heavy: bool = False
+    """True: report the heavy checks N/A for this store, as ``--conformance-skip-heavy`` does
+    for every store (for a store built for few sessions, say)."""
+
     @pytest.fixture
     def session_store_options(self) -> dict[str, Any]:
         """Keyword arguments for every store the suite builds."""
@@ -95,14 +99,14 @@ class SessionStoreContract(
             key=key,
             builder=builder,
             failing_builder=failing,
-            settings=settings_from(config),
+            settings=settings_from(config, skip_heavy=self.conformance_skip_heavy),
             contract=self,
             batch_cache=cache,
             item=node,
         )
 
 
-def settings_from(config: pytest.Config) -> Settings:
+def settings_from(config: pytest.Config, *, skip_heavy: bool = False) -> Settings:
     def option(name: str, default: Any) -> Any:
         value = config.getoption(name, default=None)
         return default if value is None else value
@@ -114,4 +118,5 @@ def settings_from(config: pytest.Config) -> Settings:
         scenario_timeout=option("conformance_timeout", defaults.scenario_timeout),
         examples=option("conformance_examples", defaults.examples),
         seed=option("conformance_seed", defaults.seed),
+        skip_heavy=skip_heavy or bool(option("conformance_skip_heavy", defaults.skip_heavy)),
     )

@@ -13,7 +13,25 @@ from ..local_time import LocalZone
 from ..stores import matches_error
 from ..trial import ClauseViolation, Trial
 
-__all__ = ["Snapshot", "expect_error", "json_difference", "read", "snapshot"]
+__all__ = [
+    "LARGE_PAYLOAD_BYTES",
+    "Snapshot",
+    "expect_error",
+    "json_difference",
+    "large_rounds",
+    "read",
+    "snapshot",
+]
+
+LARGE_PAYLOAD_BYTES = 64 * 1024
+"""The padding of each racer's data in the races with large payloads: a backend whose atomic
+write has a size limit may split a larger write into steps that racers can interleave."""
+
+
+def large_rounds(trial: Trial) -> int:
+    """Rounds of a race with large payloads: a quarter of the small ones, at least three."""
+    return max(3, int(trial.settings["race_rounds"]) // 4)
+
 
 _ATTRIBUTES = ("session_id", "created_at", "updated_at", "ttl", "data")
 
@@ -73,60 +91,113 @@ async def expect_error(
 
 
 def json_difference(expected: Any, actual: Any, path: str = "data") -> str | None:
-    """Where ``actual`` differs from ``expected`` in JSON terms, by type as well as value."""
+    """Where ``actual`` differs from ``expected`` in JSON terms, by type as well as value.
+
+    The answer names the path (``data["a"][3]["k"]``), the value sent and the value read
+    back, each string with the code points of anything beyond printable ASCII.
+    """
+    problem = _first_difference(expected, actual)
+    if problem is None:
+        return None
+    where, sent, seen = problem
+    return f"{path}{where}: sent {sent}, read back {seen}"
+
+
+def _first_difference(expected: Any, actual: Any) -> tuple[str, str, str] | None:
+    """(the path below the top, the value sent, the value read back) of the first difference."""
     if expected is None:
-        return None if actual is None else f"{path}: expected None, got {_typed(actual)}"
+        return None if actual is None else ("", "null (None)", _typed(actual))
     if isinstance(expected, bool):
-        if type(actual) is not bool or actual != expected:
-            return f"{path}: expected {expected!r} (bool), got {_typed(actual)}"
-        return None
+        same = type(actual) is bool and actual == expected
+        return None if same else ("", _typed(expected), _typed(actual))
     if isinstance(expected, int):
-        if type(actual) is not int or actual != expected:
-            return f"{path}: expected {expected!r} (int), got {_typed(actual)}"
-        return None
+        same = type(actual) is int and actual == expected
+        return None if same else ("", _typed(expected), _typed(actual))
     if isinstance(expected, float):
         same = type(actual) is float and (
             actual == expected or (math.isnan(actual) and math.isnan(expected))
         )
-        return None if same else f"{path}: expected {expected!r} (float), got {_typed(actual)}"
+        return None if same else ("", _typed(expected), _typed(actual))
     if isinstance(expected, str):
-        if not isinstance(actual, str) or actual != expected:
-            return f"{path}: expected the str {_clip(expected)}, got {_typed(actual)}"
-        return None
+        same = isinstance(actual, str) and actual == expected
+        return None if same else ("", _typed(expected), _typed(actual, against=expected))
     if isinstance(expected, list):
-        if not isinstance(actual, list):
-            return f"{path}: expected a list, got {_typed(actual)}"
-        if len(actual) != len(expected):
-            return f"{path}: expected a list of {len(expected)} items, got {len(actual)}"
+        if not isinstance(actual, list) or len(actual) != len(expected):
+            return ("", _typed(expected), _typed(actual))
         for index, (want, got) in enumerate(zip(expected, actual, strict=True)):
-            found = json_difference(want, got, f"{path}[{index}]")
+            found = _first_difference(want, got)
             if found:
-                return found
+                return (f"[{index}]{found[0]}", found[1], found[2])
         return None
     if isinstance(expected, dict):
         if not isinstance(actual, dict):
-            return f"{path}: expected a dict, got {_typed(actual)}"
+            return ("", _typed(expected), _typed(actual))
         missing = [key for key in expected if key not in actual]
         extra = [key for key in actual if key not in expected]
-        if missing or extra:
-            return f"{path}: keys differ: missing {_clip(missing)}, unexpected {_clip(extra)}"
+        if missing and extra:
+            return ("", f"the keys {_keys(missing)}", f"the keys {_keys(extra)} in their place")
+        if missing:
+            return ("", f"the keys {_keys(missing)}", "an object without them")
+        if extra:
+            return ("", f"an object without the keys {_keys(extra)}", "one with them")
         for key in expected:
-            found = json_difference(expected[key], actual[key], f"{path}[{key!r}]")
+            found = _first_difference(expected[key], actual[key])
             if found:
-                return found
+                return (f"[{_quoted(key)}]{found[0]}", found[1], found[2])
         return None
     raise TypeError(f"the suite compared a non-JSON value {expected!r}")  # a bug in the suite
 
 
-def _typed(value: Any) -> str:
-    return f"{_clip(value)} ({type(value).__name__})"
+def _quoted(text: str, limit: int = 60) -> str:
+    """``text`` in double quotes, everything beyond printable ASCII escaped by code point."""
+    shown = text if len(text) <= limit else text[:limit]
+    inner = "".join(
+        char
+        if " " <= char <= "~" and char not in '"\\'
+        else "\\" + char
+        if char in '"\\'
+        else f"\\u{ord(char):04x}"
+        if ord(char) <= 0xFFFF
+        else f"\\U{ord(char):08x}"
+        for char in shown
+    )
+    more = f"...<{len(text)} characters>" if len(text) > limit else ""
+    return f'"{inner}"{more}'
 
 
-def _clip(value: Any) -> str:
+def _code_points(text: str) -> str:
+    return " ".join(f"U+{ord(char):04X}" for char in text)
+
+
+def _keys(keys: list[Any]) -> str:
+    shown = ", ".join(_quoted(k) if isinstance(k, str) else repr(k) for k in keys[:8])
+    return f"[{shown}{', ...' if len(keys) > 8 else ''}]"
+
+
+def _typed(value: Any, against: str | None = None) -> str:
+    """A value as a message shows it: its JSON type, and a string's code points."""
+    if isinstance(value, str):
+        text = f"the str {_quoted(value)}"
+        if value.isascii() and value.isprintable() and (against is None or against.isascii()):
+            return text
+        if len(value) <= 12:
+            return f"{text} ({_code_points(value) or 'no characters'})"
+        if against is not None:
+            index = next(
+                (i for i, (a, b) in enumerate(zip(value, against, strict=False)) if a != b),
+                min(len(value), len(against)),
+            )
+            here = _code_points(value[index : index + 3]) or "the end"
+            return f"{text} ({len(value)} characters; from index {index}: {here})"
+        return f"{text} ({len(value)} characters)"
+    if isinstance(value, (list, dict)):
+        text = repr(value)
+        kind = "list" if isinstance(value, list) else "object"
+        return (
+            f"the {kind} {text if len(text) <= 100 else text[:80] + f'...<{len(text)} characters>'}"
+        )
     text = repr(value)
-    if not text.isascii():  # 'é' and 'e' + U+0301 print alike: show the code points too
-        text += f" (escaped: {value!a})"
-    return text if len(text) <= 120 else text[:100] + f"...<{len(text)} characters>"
+    return f"{text if len(text) <= 100 else text[:80] + '...'} ({type(value).__name__})"
 
 
 async def check_unchanged(

@@ -4,9 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..repro.log import bulk_data
 from ..runner import contract_test
 from ..trial import Trial
 from .checks import check_data, read
+
+CAPACITY_SESSIONS = 10_000
+"""Live sessions a store must hold at once (CONS-READ-YOUR-WRITES): more than any bound a
+cache would pick as "plenty", fewer than a backend needs minutes to write."""
+CAPACITY_PAD = 320
+"""Characters of padding per session: 10,000 of them make about 3 MiB."""
+
+
+CAPACITY_BYTES = CAPACITY_PAD + 20
+"""About the size of one session's data as JSON text."""
+CAPACITY_BUDGET = 10.0
+"""Seconds the writes may take: a store too slow for 10,000 of them in that time is checked
+on those it wrote, and its verdict says so (a slow store is not a failing one). The reads and
+deletes of as many take about as long, within the scenario's time limit."""
 
 
 class ConsistencyClauses:
@@ -36,6 +51,36 @@ class ConsistencyClauses:
                 record is None,
                 f"round {version}: get_session right after delete_session returned {record!r}",
             )
+
+    @contract_test("CONS-READ-YOUR-WRITES", heavy=True)
+    async def test_ten_thousand_live_sessions_are_all_kept(self, trial: Trial) -> None:
+        # A store may not drop a live session to make room: a cache bounded by count or
+        # by bytes loses sessions nobody deleted, and a server then restores none of them.
+        store = await trial.open()
+        made = len(
+            await trial.in_bulk(
+                store, "create_session", CAPACITY_SESSIONS, pad=CAPACITY_PAD, budget=CAPACITY_BUDGET
+            )
+        )
+        if made < CAPACITY_SESSIONS:  # a slow store is not a failing one: say what was tried
+            trial.not_tried(
+                f"{CAPACITY_SESSIONS} live sessions: only {made} were written within "
+                f"{CAPACITY_BUDGET:g} s, and those were checked"
+            )
+        records = await trial.in_bulk(store, "get_session", made)
+        lost = [n for n, record in enumerate(records) if record is None]
+        trial.check(
+            not lost,
+            f"of {made} live sessions ({made * CAPACITY_BYTES / 2**20:.1f} MiB of data) created "
+            f"through one store object, none deleted or expired, get_session then returned "
+            f"None for {len(lost)}, first for session {lost[0] if lost else 0} in the order "
+            "of creation",
+        )
+        for n, record in enumerate(records):
+            check_data(
+                trial, bulk_data(n, CAPACITY_PAD), getattr(record, "data", None), f"session {n}"
+            )
+        await trial.in_bulk(store, "delete_session", made)
 
     @contract_test("SHARED-INSTANCES")
     async def test_a_second_instance_sees_the_first_ones_sessions(self, trial: Trial) -> None:

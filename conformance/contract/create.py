@@ -10,7 +10,7 @@ from reference_stores.errors import SessionExistsError
 from ..runner import contract_test
 from ..stores import matches_error
 from ..trial import Trial
-from .checks import check_data, expect_error, read
+from .checks import LARGE_PAYLOAD_BYTES, check_data, expect_error, large_rounds, read
 
 
 class CreateClauses:
@@ -66,7 +66,7 @@ class CreateClauses:
         await store.create_session(session_id, {"first": "yes"})
         before = await read(trial, store, session_id)
         await trial.tick()
-        for data in ({"second": "yes"}, None, {}):
+        for data in ({"second": "yes"}, {}):
             await expect_error(
                 store.create_session(session_id, data),
                 (SessionExistsError,),
@@ -78,6 +78,32 @@ class CreateClauses:
             (after.created_at, after.updated_at, after.ttl)
             == (before.created_at, before.updated_at, before.ttl),
             f"after a refused create_session, created_at/updated_at/ttl went from "
+            f"{before.created_at}/{before.updated_at}/{before.ttl} to "
+            f"{after.created_at}/{after.updated_at}/{after.ttl}",
+        )
+
+    # A create without data goes through CREATE-DEFAULT-DATA's ground: a store that refuses
+    # data=None fails there, and is not failed a second time here.
+    @contract_test("CREATE-EXISTS", needs=("CREATE-DEFAULT-DATA",))
+    async def test_create_without_data_over_a_live_session_raises(self, trial: Trial) -> None:
+        store = await trial.open()
+        session_id = trial.new_id()
+        await store.create_session(session_id, {"first": "yes"})
+        before = await read(trial, store, session_id)
+        await trial.tick()
+        for how, call in (
+            ("create_session(id, None)", store.create_session(session_id, None)),
+            ("create_session(id)", store.create_session(session_id)),
+        ):
+            await expect_error(
+                call, (SessionExistsError,), f"{how} over the live session {session_id!r}"
+            )
+        after = await read(trial, store, session_id)
+        check_data(trial, {"first": "yes"}, after.data, "after a refused create without data")
+        trial.check(
+            (after.created_at, after.updated_at, after.ttl)
+            == (before.created_at, before.updated_at, before.ttl),
+            f"after a refused create without data, created_at/updated_at/ttl went from "
             f"{before.created_at}/{before.updated_at}/{before.ttl} to "
             f"{after.created_at}/{after.updated_at}/{after.ttl}",
         )
@@ -144,6 +170,21 @@ class CreateClauses:
         for round_index in range(int(trial.settings["race_rounds"])):
             await _race_creates(trial, store, trial.new_id(), f"round {round_index}")
 
+    # Large payloads go through DATA-SIZE's ground: a store refusing them fails there.
+    @contract_test("CREATE-RACE", heavy=True, needs=("DATA-SIZE",))
+    async def test_concurrent_creates_with_large_payloads_have_exactly_one_winner(
+        self, trial: Trial
+    ) -> None:
+        store = await trial.open()
+        for round_index in range(large_rounds(trial)):
+            await _race_creates(
+                trial,
+                store,
+                trial.new_id(),
+                f"round {round_index}, with {LARGE_PAYLOAD_BYTES // 1024} KiB payloads",
+                pad=LARGE_PAYLOAD_BYTES,
+            )
+
     @contract_test("CREATE-RACE", ttl=True, needs=("CREATE-OVER-EXPIRED",))
     async def test_concurrent_creates_over_an_expired_session_have_one_winner(
         self, trial: Trial
@@ -159,10 +200,16 @@ class CreateClauses:
             )
 
 
-async def _race_creates(trial: Trial, store: Any, session_id: str, label: str) -> None:
+def _writer_data(writer: int, pad: int) -> dict[str, Any]:
+    return {"writer": f"w{writer}", "pad": "x" * pad} if pad else {"writer": f"w{writer}"}
+
+
+async def _race_creates(
+    trial: Trial, store: Any, session_id: str, label: str, *, pad: int = 0
+) -> None:
     width = max(2, int(trial.settings["race_concurrency"]))
     results = await asyncio.gather(
-        *(store.create_session(session_id, {"writer": f"w{writer}"}) for writer in range(width)),
+        *(store.create_session(session_id, _writer_data(writer, pad)) for writer in range(width)),
         return_exceptions=True,
     )
     winners = [
@@ -182,4 +229,4 @@ async def _race_creates(trial: Trial, store: Any, session_id: str, label: str) -
         else "",
     )
     seen = await read(trial, store, session_id)
-    check_data(trial, {"writer": f"w{winners[0]}"}, seen.data, f"{label}: the winner's data")
+    check_data(trial, _writer_data(winners[0], pad), seen.data, f"{label}: the winner's data")

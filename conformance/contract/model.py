@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import math
 import secrets
+import sys
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,7 @@ from hypothesis.errors import HypothesisException
 
 from reference_stores.errors import SessionExistsError
 
+from ..repro.script import script_for
 from ..runner import contract_test
 from ..stores import UNSET, StoreBuilder, matches_error
 from ..strategies import ALL_KINDS, json_objects
@@ -476,10 +478,36 @@ class ModelClauses:
             trial.log.append("(the minimal failing sequence, as a script that replays it:)")
             trial.log.extend(repro_script(builder, ops, ids, with_clock, mismatch).splitlines())
             ttl: Any = MODEL_TTL_SECONDS if with_clock else (None if builder.accepts_ttl else UNSET)
-            trial.repro.replace_with_sequence(ops[: mismatch.step + 1], ids, ttl, with_clock)
-            raise ClauseViolation(
-                f"step {mismatch.step + 1} of a generated sequence: {mismatch.problem}{replay}"
-            ) from None
+            trial.repro.replace_with_sequence(
+                ops[: mismatch.step + 1], ids, ttl, with_clock, frozenset(mismatch.skipped)
+            )
+            problem = f"step {mismatch.step + 1} of a generated sequence: {mismatch.problem}"
+            replayed = await replay_repro(trial, problem, mismatch.step + 1)
+            raise ClauseViolation(f"{problem}{replay}\n{replayed}") from None
         except HypothesisException as error:
             raise ClauseViolation(f"the model-based search could not run: {error}") from None
         trial.log.append(f"{examples} generated sequences matched the model{replay}")
+
+
+async def replay_repro(trial: Trial, problem: str, step: int) -> str:
+    """Run the failure's repro script here, as a user would, and say what it reports.
+
+    The script replays exactly the calls the store saw, against the reference store; quoting
+    its verdict in the suite's message shows that it fails at the same step, with that message.
+    """
+    script = script_for(trial, problem)
+    namespace: dict[str, Any] = {"__name__": "conformance_repro_replay"}
+    path = list(sys.path)
+    try:
+        await asyncio.to_thread(exec, compile(script, "<repro>", "exec"), namespace)
+    except AssertionError as error:
+        there = "there too" if f" step {step}: " in str(error) else "at another step"
+        return f"its repro fails {there}: {error}"
+    except Exception as error:  # the script itself could not run: say so, not why the store failed
+        return f"its repro could not run: {type(error).__name__}: {error}"
+    finally:
+        sys.path[:] = path  # the script puts the folder it runs in on sys.path
+    return (
+        "its repro does not fail: the reference store answers as this store did, where the "
+        "model allowed either answer (the second after an expiry)"
+    )

@@ -15,9 +15,18 @@ from typing import Any
 from reference_stores.errors import RevisionConflictError, SessionExistsError
 
 from ..runner import contract_test
-from ..stores import matches_error
+from ..stores import matches_error, revisions_not_kept
 from ..trial import NO_CLOCK_STEP_BACK, ClauseViolation, Trial
-from .checks import Snapshot, check_data, expect_error, is_aware_utc, json_difference, snapshot
+from .checks import (
+    LARGE_PAYLOAD_BYTES,
+    Snapshot,
+    check_data,
+    expect_error,
+    is_aware_utc,
+    json_difference,
+    large_rounds,
+    snapshot,
+)
 
 _ABSENT: Any = type("_Absent", (), {"__repr__": lambda self: "(no attribute)"})()
 
@@ -39,15 +48,9 @@ async def _open(trial: Trial, *, name: str | None = None) -> Any:
     """A store built from the target; the clause is not applicable unless it keeps revisions."""
     store = await trial.open(name=name)
     raw = trial.raw(store)
-    declared = getattr(raw, "supports_revisions", _ABSENT)
-    if declared is not True:
-        if declared is _ABSENT:
-            trial.not_applicable(
-                "the store does not declare supports_revisions = True: it keeps no revisions"
-            )
-        trial.not_applicable(
-            f"the store declares supports_revisions = {declared!r}: it keeps no revisions"
-        )
+    reason = revisions_not_kept(raw)
+    if reason is not None:
+        trial.not_applicable(reason)
     problem = _keyword_problem(raw.update_session)
     trial.check(problem is None, f"the store declares supports_revisions = True, but {problem}")
     return store
@@ -161,6 +164,29 @@ def _call_text(updates: Any, expected: Any) -> str:
     return f"update_session(id, {updates!r}, expected_revision={expected!r})"
 
 
+async def _count_writes(trial: Trial, writes: list[tuple[Any, bool, str]]) -> None:
+    """Each write of ``(data, conditional, what)`` must add exactly 1 to the revision."""
+    store = await _open(trial)
+    session_id = trial.new_id()
+    await store.create_session(session_id, {"v": 0})
+    current = await _revision(trial, store, session_id, "after create_session")
+    for data, conditional, what in writes:
+        updates = {"data": data}
+        if conditional:
+            await store.update_session(session_id, updates, expected_revision=current)
+            call = _call_text(updates, current)
+        else:
+            await store.update_session(session_id, updates)
+            call = f"update_session(id, {updates!r})"
+        found = await _revision(trial, store, session_id, f"after {call}")
+        trial.check(
+            found == current + 1,
+            f"{call} writing {what} took the revision from {current} to {found}, "
+            f"not to {current + 1}",
+        )
+        current = found
+
+
 class RevisionClauses:
     @contract_test("REV-START")
     async def test_a_new_session_starts_at_revision_one(self, trial: Trial) -> None:
@@ -211,33 +237,28 @@ class RevisionClauses:
 
     @contract_test("REV-COUNT")
     async def test_each_data_write_adds_one_to_the_revision(self, trial: Trial) -> None:
-        store = await _open(trial)
-        session_id = trial.new_id()
-        await store.create_session(session_id, {"v": 0})
-        current = await _revision(trial, store, session_id, "after create_session")
-        writes: list[tuple[Any, bool, str]] = [
-            ({"v": 1}, False, "new data"),
-            ({"v": 1}, False, "the data it already holds"),
-            ({}, False, "data {}"),
-            ({}, False, "data {} again"),
-            ({"v": 2, "list": [1, 2]}, True, "new data"),
-            ({"v": 2, "list": [1, 2]}, True, "the data it already holds"),
-        ]
-        for data, conditional, what in writes:
-            updates = {"data": data}
-            if conditional:
-                await store.update_session(session_id, updates, expected_revision=current)
-                call = _call_text(updates, current)
-            else:
-                await store.update_session(session_id, updates)
-                call = f"update_session(id, {updates!r})"
-            found = await _revision(trial, store, session_id, f"after {call}")
-            trial.check(
-                found == current + 1,
-                f"{call} writing {what} took the revision from {current} to {found}, "
-                f"not to {current + 1}",
-            )
-            current = found
+        await _count_writes(
+            trial,
+            [
+                ({"v": 1}, False, "new data"),
+                ({"v": 1}, False, "the data it already holds"),
+                ({"v": 2, "list": [1, 2]}, True, "new data"),
+                ({"v": 2, "list": [1, 2]}, True, "the data it already holds"),
+            ],
+        )
+
+    # {"data": {}} replaces the data with an empty object: a store that takes it for a
+    # touch fails UPDATE-REPLACE, and is not failed a second time here.
+    @contract_test("REV-COUNT", needs=("UPDATE-REPLACE",))
+    async def test_writing_empty_data_adds_one_to_the_revision(self, trial: Trial) -> None:
+        await _count_writes(
+            trial,
+            [
+                ({}, False, "data {}"),
+                ({}, False, "data {} again"),
+                ({}, True, "data {} at the revision"),
+            ],
+        )
 
     @contract_test("REV-TOUCH")
     async def test_a_touch_keeps_the_revision(self, trial: Trial) -> None:
@@ -468,65 +489,74 @@ class RevisionClauses:
     async def test_concurrent_conditional_updates_have_exactly_one_winner(
         self, trial: Trial
     ) -> None:
-        first = await _open(trial)
-        stores = [first]
-        if getattr(trial.raw(first), "shares_sessions_across_instances", None) is True:
-            stores.append(await _open(trial))
-        rounds = int(trial.settings["race_rounds"])
-        width = max(2, int(trial.settings["race_concurrency"]))
-        for round_index in range(rounds):
-            # Odd rounds spread the racers over two store objects, when the store shares sessions.
-            racers = stores if round_index % 2 else stores[:1]
-            session_id = trial.new_id()
-            await first.create_session(session_id, {"round": round_index})
-            for version in range(round_index % 3):  # races start at revisions 1, 2 and 3
-                await first.update_session(session_id, {"data": {"before": version}})
-            start = await _revision(
-                trial, first, session_id, f"round {round_index}: before the race"
-            )
-            written = [{"round": round_index, "writer": k} for k in range(width)]
-            go = asyncio.Event()
+        await _race_conditional_updates(trial, int(trial.settings["race_rounds"]), pad=0)
 
-            tasks = [
-                asyncio.ensure_future(
-                    _race(go, racers[k % len(racers)], session_id, written[k], start)
-                )
-                for k in range(width)
-            ]
-            await asyncio.sleep(0)
-            go.set()
-            results = await asyncio.gather(*tasks, return_exceptions=True)
-            winners = [
-                k for k, result in enumerate(results) if not isinstance(result, BaseException)
-            ]
-            where = f" through {len(racers)} store objects" if len(racers) > 1 else ""
-            trial.check(
-                len(winners) == 1,
-                f"round {round_index}: {len(winners)} of {width} concurrent conditional "
-                f"update_session calls at revision {start}{where} succeeded",
-            )
-            wrong = [
-                result
-                for result in results
-                if isinstance(result, BaseException)
-                and not matches_error(result, RevisionConflictError)
-            ]
-            trial.check(
-                not wrong,
-                f"round {round_index}: a losing conditional update raised {wrong[0]!r}, not "
-                "RevisionConflictError"
-                if wrong
-                else "",
-            )
-            after = await _state(trial, first, session_id)
-            check_data(
-                trial,
-                written[winners[0]],
-                after.seen.data,
-                f"round {round_index}: the winner's data after the race",
-            )
-            trial.check(
-                type(after.revision) is int and after.revision == start + 1,
-                f"round {round_index}: after the race the revision is {after.revision!r}, "
-                f"not {start + 1}",
-            )
+    # Large payloads go through DATA-SIZE's ground: a store refusing them fails there.
+    @contract_test("REV-RACE", heavy=True, needs=("DATA-SIZE",))
+    async def test_conditional_updates_with_large_payloads_have_exactly_one_winner(
+        self, trial: Trial
+    ) -> None:
+        await _race_conditional_updates(trial, large_rounds(trial), pad=LARGE_PAYLOAD_BYTES)
+
+
+async def _race_conditional_updates(trial: Trial, rounds: int, *, pad: int) -> None:
+    """Rounds of conditional updates at one revision; each racer's data carries ``pad`` bytes."""
+    first = await _open(trial)
+    stores = [first]
+    if getattr(trial.raw(first), "shares_sessions_across_instances", None) is True:
+        stores.append(await _open(trial))
+    width = max(2, int(trial.settings["race_concurrency"]))
+    size = f" with {pad // 1024} KiB payloads" if pad else ""
+    for round_index in range(rounds):
+        # Odd rounds spread the racers over two store objects, when the store shares sessions.
+        racers = stores if round_index % 2 else stores[:1]
+        session_id = trial.new_id()
+        await first.create_session(session_id, {"round": round_index})
+        for version in range(round_index % 3):  # races start at revisions 1, 2 and 3
+            await first.update_session(session_id, {"data": {"before": version}})
+        start = await _revision(trial, first, session_id, f"round {round_index}: before the race")
+        written: list[dict[str, Any]] = [{"round": round_index, "writer": k} for k in range(width)]
+        if pad:
+            for value in written:
+                value["pad"] = "x" * pad
+        go = asyncio.Event()
+
+        tasks = [
+            asyncio.ensure_future(_race(go, racers[k % len(racers)], session_id, written[k], start))
+            for k in range(width)
+        ]
+        await asyncio.sleep(0)
+        go.set()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        winners = [k for k, result in enumerate(results) if not isinstance(result, BaseException)]
+        where = f" through {len(racers)} store objects" if len(racers) > 1 else ""
+        trial.check(
+            len(winners) == 1,
+            f"round {round_index}: {len(winners)} of {width} concurrent conditional "
+            f"update_session calls at revision {start}{where}{size} succeeded",
+        )
+        wrong = [
+            result
+            for result in results
+            if isinstance(result, BaseException)
+            and not matches_error(result, RevisionConflictError)
+        ]
+        trial.check(
+            not wrong,
+            f"round {round_index}: a losing conditional update raised {wrong[0]!r}, not "
+            "RevisionConflictError"
+            if wrong
+            else "",
+        )
+        after = await _state(trial, first, session_id)
+        check_data(
+            trial,
+            written[winners[0]],
+            after.seen.data,
+            f"round {round_index}: the winner's data after the race",
+        )
+        trial.check(
+            type(after.revision) is int and after.revision == start + 1,
+            f"round {round_index}: after the race the revision is {after.revision!r}, "
+            f"not {start + 1}",
+        )

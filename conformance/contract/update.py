@@ -8,7 +8,15 @@ from typing import Any
 from ..corpora import NON_MAPPING_UPDATES, RESERVED_KEYS, TYPE_CHANGES
 from ..runner import contract_test
 from ..trial import NO_CLOCK_STEP_BACK, Trial
-from .checks import check_data, check_unchanged, expect_error, json_difference, read
+from .checks import (
+    LARGE_PAYLOAD_BYTES,
+    check_data,
+    check_unchanged,
+    expect_error,
+    json_difference,
+    large_rounds,
+    read,
+)
 
 _REFUSED_UPDATES: list[Any] = [
     {"data": {"b": 2}, "ttl": 5},
@@ -287,25 +295,12 @@ class UpdateClauses:
 
     @contract_test("UPDATE-CONCURRENT")
     async def test_concurrent_updates_leave_one_whole_value(self, trial: Trial) -> None:
-        store = await trial.open()
-        rounds = int(trial.settings["race_rounds"])
-        width = max(2, int(trial.settings["race_concurrency"]))
-        for round_index in range(rounds):
-            session_id = trial.new_id()
-            await store.create_session(session_id, {})
-            # Each writer has keys of its own: a blend of several writers shows.
-            written = [
-                {"writer": f"w{k}", f"only_{k}": [f"{k}", {"k": f"{k}"}]} for k in range(width)
-            ]
-            await asyncio.gather(
-                *(store.update_session(session_id, {"data": value}) for value in written)
-            )
-            final = (await read(trial, store, session_id)).data
-            trial.check(
-                any(json_difference(value, final) is None for value in written),
-                f"round {round_index}: after {width} concurrent updates the data is {final!r}, "
-                "which none of them wrote",
-            )
+        await _race_updates(trial, int(trial.settings["race_rounds"]), pad=0)
+
+    # Large payloads go through DATA-SIZE's ground: a store refusing them fails there.
+    @contract_test("UPDATE-CONCURRENT", heavy=True, needs=("DATA-SIZE",))
+    async def test_concurrent_large_updates_leave_one_whole_value(self, trial: Trial) -> None:
+        await _race_updates(trial, large_rounds(trial), pad=LARGE_PAYLOAD_BYTES)
 
 
 _UPDATE_PATHS: list[tuple[str, dict[str, Any]]] = [
@@ -314,3 +309,34 @@ _UPDATE_PATHS: list[tuple[str, dict[str, Any]]] = [
     ("a touch, update_session(id, {})", {}),
 ]
 """Every way an update reaches a live session; the second writes what is already there."""
+
+
+async def _race_updates(trial: Trial, rounds: int, *, pad: int) -> None:
+    """Rounds of concurrent updates of one session; each writer's data carries ``pad`` bytes."""
+    store = await trial.open()
+    width = max(2, int(trial.settings["race_concurrency"]))
+    size = f" with {pad // 1024} KiB payloads" if pad else ""
+    for round_index in range(rounds):
+        session_id = trial.new_id()
+        await store.create_session(session_id, {})
+        # Each writer has keys of its own: a blend of several writers shows.
+        written: list[dict[str, Any]] = [
+            {"writer": f"w{k}", f"only_{k}": [f"{k}", {"k": f"{k}"}]} for k in range(width)
+        ]
+        if pad:
+            for k, value in enumerate(written):
+                value[f"pad_{k}"] = "x" * pad
+        await asyncio.gather(
+            *(store.update_session(session_id, {"data": value}) for value in written)
+        )
+        final = (await read(trial, store, session_id)).data
+        trial.check(
+            any(json_difference(value, final) is None for value in written),
+            f"round {round_index}: after {width} concurrent updates{size} the data is "
+            f"{_short(final)}, which none of them wrote",
+        )
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 400 else f"{text[:360]}...<{len(text)} characters>"

@@ -37,10 +37,15 @@ class Referee:
         self._shared: Any = None
         self._restore_zone: Callable[[], None] | None = None
         self.timed = clock is not None
+        self._step = ""
+
+    def step(self, number: int) -> None:
+        """The calls that follow make step ``number`` of a generated sequence (MODEL-SEQUENCES)."""
+        self._step = f"step {number}: "
 
     def fail(self, what: str, got: str, expected: str) -> None:
         raise AssertionError(
-            f"{self.clause_id} violated: {what}: the store {got}, "
+            f"{self.clause_id} violated: {self._step}{what}: the store {got}, "
             f"where a store that meets SPEC.md {expected}"
         )
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..stores import UNSET
 from ..text import shorten
-from .log import Build, Call, ClockMove, Mutation, ReproLog, Sleep, Step, ZoneChange
+from .log import Build, Bulk, Call, ClockMove, Mutation, ReproLog, Sleep, Step, ZoneChange
 
 if TYPE_CHECKING:  # the type alone: trial loads this package (for ``log``) as it loads
     from ..trial import Trial
@@ -207,6 +207,7 @@ def render(
         ]
     body.append(f"    check = Referee({clause_id!r}, clock={'clock' if uses_clock else 'None'})")
     results = 0
+    step: int | None = None
     if clause_id == "ERR-BACKEND":
         body += _backend_body(target)
     for group in _groups(log.steps):
@@ -229,6 +230,17 @@ def render(
                 body.append(f"    clock.set(start + {round(first.seconds_from_start, 6)!r})")
         elif isinstance(first, Sleep):
             body.append(f"    await asyncio.sleep({round(first.seconds, 3)!r})")
+        elif isinstance(first, Bulk):
+            prefix = names.value(first.prefix)
+            data = (
+                f", {{'n': n, 'pad': 'x' * {first.pad}}}"
+                if first.method == "create_session"
+                else ""
+            )
+            body += [
+                f"    for n in range({first.count}):  # the suite made these calls many at a time",
+                f"        await check({first.store}, {first.method!r}, {prefix} + f'{{n:05d}}'{data})",
+            ]
         elif isinstance(first, ZoneChange):
             body.append(f"    check.local_time_zone({first.zone!r})")
         elif isinstance(first, Mutation):
@@ -236,6 +248,9 @@ def render(
             for line in first.code.format(name).splitlines():
                 body.append(f"    {line}")
         elif len(group) == 1 and isinstance(first, Call):
+            if first.step is not None and first.step != step:
+                step = first.step
+                body.append(f"    check.step({step})")
             text = f"await check({first.store}, {first.method!r}, {_args(names, first)})".replace(
                 ", )", ")"
             )
