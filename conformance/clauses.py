@@ -1,6 +1,8 @@
 """The clauses of SPEC.md, as data: what the suite quotes, groups and reports by.
 
 ``tests/test_traceability.py`` keeps this list and SPEC.md identical.
+
+One piece because it is one list: every clause of SPEC.md in its order, word for word.
 """
 
 from __future__ import annotations

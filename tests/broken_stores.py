@@ -4,6 +4,8 @@ Each is the in-memory reference store with one behaviour changed; ``BROKEN_STORE
 maps each class to the clause it must fail. Several copy LeanMCP's own stores. They
 build on ``_DictMemoryStore``, the reference store with each session's data kept as
 a dict (the reference store keeps JSON text), so a broken behaviour can reach into it.
+
+One piece, so that ``--store=broken_stores:NAME`` names any of them: a catalogue, one short class each.
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ numbers (38 significant digits, magnitudes 1e-130 to under 1e126), which Python
 types survive, map keys DynamoDB refuses as names, empty values, the 400 KB item
 limit, and the errors bad input raises. The store's own tests
 (``test_store_dynamodb.py``) check the same format on real endpoints.
+
+One piece: a table of the codec's limits, each with its round trip.
 """
 
 from __future__ import annotations

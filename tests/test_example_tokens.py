@@ -7,6 +7,8 @@ TypeScript clients (v2 ``@modelcontextprotocol/client`` in both eras, v1
 ``@modelcontextprotocol/sdk``), the tokens taken from the docs' own commands.
 The servers run with the root logger at DEBUG, and their logs must hold no
 secret, not even a wrong token a client sent.
+
+One piece: the flag, the servers and the clients of the --token tests share their helpers here.
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@
 - No oracle, no leak: a foreign handle costs what an unknown one costs, and
   logs the same; session ids and handles reach no log.
 - The examples check their inputs.
+
+One piece: the servers, clients and stores of the attack tests are set up here.
 """
 
 from __future__ import annotations

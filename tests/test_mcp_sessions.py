@@ -5,6 +5,8 @@ hand, httpx2's ASGI transport, no GET streams); end-to-end tests run the
 counter example in real uvicorn processes on loopback, stop, kill and restart
 them, and talk to them with the SDK's own client in the handshake (legacy)
 protocol mode, over SQLite and over real Redis.
+
+One piece: the in-process and end-to-end tests share the servers, stores and helpers set up here.
 """
 
 from __future__ import annotations

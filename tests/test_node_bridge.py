@@ -2,6 +2,8 @@
 
 Bridge mechanics are tested on the proxy directly; one subprocess run of the kit then judges
 the JavaScript example and the LeanMCP-like broken stores side by side, as a user would.
+
+One piece: every test shares the Node host and the JavaScript stores set up here.
 """
 
 from __future__ import annotations

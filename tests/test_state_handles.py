@@ -5,6 +5,8 @@ own client, in the 2026-07-28 mode unless said otherwise; end-to-end tests run
 the basket example in real uvicorn processes on loopback, over SQLite, real
 Redis and real PostgreSQL, and call it with the SDK's Python client in both
 eras and with the TypeScript SDK v2 client pinned to 2026-07-28.
+
+One piece: the in-process and end-to-end tests share the callers and servers set up here.
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
 """DynamoDBSessionStore: the contract on a moto server and dynalite; LeanMCP interop;
 one request per operation; numbers; the table helper; failures.
+
+One piece: every test runs on the same emulators (moto in process, moto server, dynalite) set up here.
 """
 
 from __future__ import annotations

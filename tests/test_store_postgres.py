@@ -5,6 +5,8 @@ in); without it every test here skips. With it, nothing skips. Each test works i
 its own randomly named table, dropped afterwards. The fault tests never touch
 that server's process: they start a throwaway PostgreSQL (``initdb`` + ``pg_ctl``
 on a free loopback port) or cut connections with a loopback TCP proxy.
+
+One piece: every test shares the per-run schema and the server set up here.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""RedisSessionStore: the contract (fakeredis, real server, real cluster), faults, round trips."""
+"""RedisSessionStore: the contract (fakeredis, real server, real cluster), faults, round trips.
+
+One piece: every test shares the servers (real, private, cluster, fakeredis) set up here.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""SQLiteSessionStore: the contract on a file and in memory, restarts, processes, failures."""
+"""SQLiteSessionStore: the contract on a file and in memory, restarts, processes, failures.
+
+One piece: the contract, the file and process tests share the store fixtures here.
+"""
 
 from __future__ import annotations
 

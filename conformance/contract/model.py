@@ -4,6 +4,8 @@ Hypothesis cannot drive async rules, so it generates a whole sequence; each
 example runs in its own event loop (on a worker thread, beside the trial's loop)
 against a fresh store. A failure shrinks to a minimal sequence, printed as a
 script that replays it.
+
+One piece: the model, the operations it draws and the runner that compares them change together.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 They bind only a store that declares ``supports_revisions = True``; for any other store
 each one is reported not applicable.
+
+One piece: the revision clauses share their helpers for conditional writes and races.
 """
 
 from __future__ import annotations
