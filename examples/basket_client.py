@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -25,7 +24,7 @@ import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from examples.counter_client import bearer
+from examples.counter_client import add_token_argument, bearer
 
 DEFAULT_URL = "http://127.0.0.1:8000/mcp"
 MODERN_PROTOCOL = "2026-07-28"
@@ -53,13 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--url", default=DEFAULT_URL, help=f"default: {DEFAULT_URL}")
     parser.add_argument("--legacy", action="store_true", help="use the handshake protocol")
-    parser.add_argument(
-        "--token",
-        metavar="SECRET",
-        default=os.environ.get("MCP_BEARER_TOKEN"),
-        help="bearer token, for a server started with --token PRINCIPAL=SECRET "
-        "(default: $MCP_BEARER_TOKEN)",
-    )
+    add_token_argument(parser)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("create", help="create a basket")
     add = commands.add_parser("add", help="add an item to a basket")

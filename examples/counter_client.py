@@ -32,6 +32,17 @@ from mcp_types.version import LATEST_HANDSHAKE_VERSION
 DEFAULT_URL = "http://127.0.0.1:8000/mcp"
 
 
+def add_token_argument(parser: argparse.ArgumentParser) -> None:
+    """``--token SECRET`` (default ``$MCP_BEARER_TOKEN``), as both example clients take it."""
+    parser.add_argument(
+        "--token",
+        metavar="SECRET",
+        default=os.environ.get("MCP_BEARER_TOKEN"),
+        help="bearer token, for a server started with --token PRINCIPAL=SECRET "
+        "(default: $MCP_BEARER_TOKEN)",
+    )
+
+
 def bearer(token: str | None) -> dict[str, str]:
     """The header that sends ``token`` (a server's ``--token`` SECRET); none without one."""
     return {"authorization": f"Bearer {token}"} if token else {}
@@ -213,13 +224,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--session-id", help="continue this session instead of opening one")
     parser.add_argument("--by", type=int, default=1, help="how much to add (default 1)")
     parser.add_argument("--end", action="store_true", help="end the session (needs --session-id)")
-    parser.add_argument(
-        "--token",
-        metavar="SECRET",
-        default=os.environ.get("MCP_BEARER_TOKEN"),
-        help="bearer token, for a server started with --token PRINCIPAL=SECRET "
-        "(default: $MCP_BEARER_TOKEN)",
-    )
+    add_token_argument(parser)
     options = parser.parse_args(argv)
 
     if options.end:

@@ -16,9 +16,9 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -136,6 +136,38 @@ class ServerProcess:
         if self.process is None or self.process.poll() is not None:
             raise AssertionError(f"the server is not running:\n{self.log()}")
         return self.process
+
+
+Server = TypeVar("Server", bound=ServerProcess)
+
+
+@contextlib.contextmanager
+def started_servers(
+    tmp_path: Path,
+    kind: type[Server] = ServerProcess,  # type: ignore[assignment]
+) -> Iterator[Callable[..., Server]]:
+    """A maker of server processes on free loopback ports, logging into ``tmp_path``; every
+    process it made is killed on the way out."""
+    started: list[Server] = []
+
+    def make(
+        args: Sequence[str], *, auth: bool = True, module: str = "examples.counter_server"
+    ) -> Server:
+        server = kind(
+            list(args),
+            port=free_port(),
+            log_path=tmp_path / f"server-{len(started)}.log",
+            auth=auth,
+            module=module,
+        )
+        started.append(server)
+        return server
+
+    try:
+        yield make
+    finally:
+        for server in started:
+            server.kill()
 
 
 def headers(token: str | None, session_id: str | None = None) -> dict[str, str]:

@@ -52,13 +52,13 @@ from reference_stores import InMemorySessionStore
 from reference_stores.errors import StoreBusyError
 
 try:  # tests/ as a package or as a plain folder on sys.path
-    from .mcp_support import ServerProcess, free_port, open_raw_session
+    from .mcp_support import ServerProcess, open_raw_session, started_servers
     from .test_state_handles import _NO_AUTH, MODERN, Caller, CountingStore, basket_app
 except ImportError:
     from mcp_support import (  # type: ignore[no-redef]
         ServerProcess,
-        free_port,
         open_raw_session,
+        started_servers,
     )
     from test_state_handles import (  # type: ignore[no-redef]
         _NO_AUTH,
@@ -87,28 +87,23 @@ def run(scenario: Callable[[], Any]) -> None:
     anyio.run(scenario)
 
 
+def run_showing_log(scenario: Callable[[], Any], server: ServerProcess) -> None:
+    """``run(scenario)``; if it fails, the server's log says why."""
+    try:
+        run(scenario)
+    except BaseException:
+        print(server.log())
+        raise
+
+
 # --- one era per request: real server processes, real clients --------------------------------
 
 
 @pytest.fixture
 def server_factory(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
-    started: list[ServerProcess] = []
-
-    def make(module: str, *, auth: bool) -> ServerProcess:
-        args = ["--store", "sqlite", "--sqlite-path", str(tmp_path / "sessions.sqlite3")]
-        server = ServerProcess(
-            args,
-            port=free_port(),
-            log_path=tmp_path / f"server-{len(started)}.log",
-            auth=auth,
-            module=module,
-        )
-        started.append(server)
-        return server
-
-    yield make
-    for server in started:
-        server.kill()
+    args = ["--store", "sqlite", "--sqlite-path", str(tmp_path / "sessions.sqlite3")]
+    with started_servers(tmp_path) as make:
+        yield lambda module, *, auth: make(args, auth=auth, module=module)
 
 
 class HandshakeClient:
@@ -208,11 +203,7 @@ def test_a_2026_request_with_another_sessions_id_neither_reads_nor_changes_it(
                 assert await modern_increment(server.url, owner, session_id) == no_header
             assert await victim.increment() == 6, "a 2026-07-28 request changed the session"
 
-    try:
-        run(scenario)
-    except BaseException:
-        print(server.log())
-        raise
+    run_showing_log(scenario, server)
     assert server.stop(), server.log()
 
 
@@ -236,17 +227,7 @@ def test_an_initialize_over_the_cap_is_refused_and_nothing_is_stored() -> None:
             ) as http,
         ):
             url = "http://127.0.0.1:8000/mcp"
-            try:
-                async with Client(
-                    streamable_http_client(url, http_client=http),
-                    mode="legacy",
-                    client_info=huge,
-                ):
-                    raise AssertionError("the oversized initialize was accepted")
-            except BaseException as error:  # the client's task groups wrap it
-                refused = _innermost(error, MCPError)
-            assert refused.error.code == -32602
-            assert f"at most {MAX_RESTORE_RECORD_BYTES:,}" in refused.error.message
+            await assert_initialize_refused(url, http, huge)
             assert store.created == [], "a refused initialize stored something"
             # Icons are for display: a restored session does without them.
             async with Client(
@@ -261,6 +242,21 @@ def test_an_initialize_over_the_cap_is_refused_and_nothing_is_stored() -> None:
                 assert info == {"name": "icons", "version": "1"}
 
     run(scenario)
+
+
+async def assert_initialize_refused(
+    url: str, http: httpx2.AsyncClient, client_info: mcp_types.Implementation
+) -> None:
+    """The official SDK client's handshake with ``client_info`` is refused over the cap."""
+    try:
+        async with Client(
+            streamable_http_client(url, http_client=http), mode="legacy", client_info=client_info
+        ):
+            raise AssertionError("the oversized initialize was accepted")
+    except BaseException as error:  # the client's task groups wrap it
+        refused = _innermost(error, MCPError)
+    assert refused.error.code == -32602
+    assert f"at most {MAX_RESTORE_RECORD_BYTES:,}" in refused.error.message
 
 
 def _innermost(error: BaseException, kind: type[MCPError]) -> MCPError:
@@ -560,17 +556,7 @@ def test_a_real_server_refuses_a_3_5_mb_initialize_and_stores_nothing(
 
     async def scenario() -> None:
         async with httpx2.AsyncClient(timeout=60) as http:
-            try:
-                async with Client(
-                    streamable_http_client(server.url, http_client=http),
-                    mode="legacy",
-                    client_info=huge,
-                ):
-                    raise AssertionError("the oversized initialize was accepted")
-            except BaseException as error:
-                refused = _innermost(error, MCPError)
-            assert refused.error.code == -32602
-            assert f"at most {MAX_RESTORE_RECORD_BYTES:,}" in refused.error.message
+            await assert_initialize_refused(server.url, http, huge)
             assert stored_sessions() == 0
             async with Client(
                 streamable_http_client(server.url, http_client=http), mode="legacy"
@@ -578,9 +564,5 @@ def test_a_real_server_refuses_a_3_5_mb_initialize_and_stores_nothing(
                 assert not (await client.call_tool("increment", {})).is_error
                 assert stored_sessions() == 1  # the same server stores an ordinary one
 
-    try:
-        run(scenario)
-    except BaseException:
-        print(server.log())
-        raise
+    run_showing_log(scenario, server)
     assert server.stop(), server.log()

@@ -66,10 +66,10 @@ try:  # tests/ as a package or as a plain folder on sys.path
         call_increment,
         count_of,
         demo_auth_options,
-        free_port,
         headers,
         open_raw_session,
         response_message,
+        started_servers,
     )
     from .redis_servers import REDIS_URL, RedisServer, delete_keys_under
 except ImportError:
@@ -79,10 +79,10 @@ except ImportError:
         call_increment,
         count_of,
         demo_auth_options,
-        free_port,
         headers,
         open_raw_session,
         response_message,
+        started_servers,
     )
     from redis_servers import (  # type: ignore[no-redef]
         REDIS_URL,
@@ -1354,24 +1354,8 @@ def _make_file_or_redis_backend(
 
 @pytest.fixture
 def server_factory(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
-    started: list[ServerProcess] = []
-
-    def make(
-        args: list[str], *, auth: bool = True, module: str = "examples.counter_server"
-    ) -> ServerProcess:
-        server = ServerProcess(
-            args,
-            port=free_port(),
-            log_path=tmp_path / f"server-{len(started)}.log",
-            auth=auth,
-            module=module,
-        )
-        started.append(server)
-        return server
-
-    yield make
-    for server in started:
-        server.kill()
+    with started_servers(tmp_path) as make:
+        yield make
 
 
 @pytest.mark.e2e
