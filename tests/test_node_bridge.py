@@ -640,6 +640,8 @@ BROKEN_JS_STORES = {
     f"{JS_STORES}/assigned-keys.mjs": "DATA-STRINGS",
     f"{JS_STORES}/local-wall-clock.mjs:LocalWallClockStore": "TIME-UTC",
     f"{JS_STORES}/loose-dirty-check.mjs": "UPDATE-REPLACE",
+    f"{JS_STORES}/escaped-keys.mjs": "DATA-STRINGS",
+    f"{JS_STORES}/marker-codec.mjs": "DATA-TYPES",
 }
 
 

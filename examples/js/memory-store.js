@@ -259,3 +259,7 @@ module.exports.SessionStoreError = SessionStoreError;
 module.exports.SessionExistsError = SessionExistsError;
 module.exports.InvalidSessionIdError = InvalidSessionIdError;
 module.exports.RevisionConflictError = RevisionConflictError;
+// The checks, for stores on other backends that keep this store's rules.
+module.exports.validateSessionId = validateSessionId;
+module.exports.copyData = (data) => copyJsonObject(data, "data", 1);
+module.exports.validateUpdates = validateUpdates;
