@@ -2,8 +2,9 @@
 
 The DynamoDB store on a moto server behind ``--conformance-strict-dynamodb``,
 and the Redis store on ``$REDIS_URL`` behind ``--conformance-faulty-redis``,
-each judged on every clause. Its table and keys are its own, removed afterwards.
-Exits non-zero when either run fails.
+each judged on every clause (ERR-BACKEND also against a backend that is down).
+Its table and keys are its own, removed afterwards. Exits non-zero when either
+run fails.
 
     python tests/strict_reference_runs.py
 """
@@ -46,6 +47,9 @@ def dynamodb_through_the_strict_endpoint() -> int:
                 f"--store-option=table_name={table}",
                 "--store-option=endpoint_url={strict_dynamodb}",
                 f"--conformance-strict-dynamodb={upstream}",
+                # A backend that is down too: ERR-BACKEND judged both ways.
+                "--failing-store-option=endpoint_url=http://127.0.0.1:1",
+                "--failing-store-option=connect_timeout=1",
                 env=AWS_TEST_ENVIRONMENT,
             )
         finally:
@@ -65,6 +69,7 @@ def redis_through_the_fault_injecting_endpoint() -> int:
             f"--store-option=key_prefix={prefix}",
             "--store-option=socket_timeout=1",
             f"--conformance-faulty-redis={upstream}",
+            "--failing-store-option=url=redis://127.0.0.1:1/0",
         )
     finally:
         client = redis.Redis.from_url(upstream)

@@ -55,6 +55,11 @@ except ImportError:
 SEEDS = (101, 202, 303, 404, 505)
 """Five seeded runs: each seed gives other stale-read windows, throttles and faults."""
 JUDGED = ("CONS-READ-YOUR-WRITES", "DATA-NESTING", "ERR-BACKEND")
+"""The clauses the strict endpoints add to. Each broken store is a reference store with one
+mistake, and the reference stores pass every clause through the endpoints (the CI step
+``tests/strict_reference_runs.py``, and the dynalite and JavaScript runs here): so the broken
+stores are judged on these three, one failed and two passed."""
+JUDGED_CLAUSES = tuple(f"--clause={clause}" for clause in JUDGED)
 DYNAMODB_STORES = [
     f"strict_broken_stores:{cls.__name__}"
     for cls in STRICT_BROKEN_STORES
@@ -229,7 +234,13 @@ def moto_url() -> Iterator[str]:
         yield url
 
 
-def _dynamodb_run(folder: Path, upstream: str, *args: str, strict: bool = True) -> KitRun:
+def _dynamodb_run(
+    folder: Path,
+    upstream: str,
+    *args: str,
+    strict: bool = True,
+    options: tuple[str, str] = ("table_name", "endpoint_url"),
+) -> KitRun:
     folder.mkdir(exist_ok=True)
     table = unique_table_name("strict")
     client = client_for(upstream)
@@ -239,8 +250,8 @@ def _dynamodb_run(folder: Path, upstream: str, *args: str, strict: bool = True) 
         return run_pytest(
             folder,
             *args,
-            f"--store-option=table_name={table}",
-            f"--store-option=endpoint_url={endpoint}",
+            f"--store-option={options[0]}={table}",
+            f"--store-option={options[1]}={endpoint}",
             *([f"--conformance-strict-dynamodb={upstream}"] if strict else []),
             "--conformance-race-rounds=4",
             "--conformance-skip-heavy",  # what the endpoints add is judged, not capacity
@@ -252,7 +263,15 @@ def _dynamodb_run(folder: Path, upstream: str, *args: str, strict: bool = True) 
         client.close()
 
 
-def _redis_run(folder: Path, *args: str, strict: bool = True) -> KitRun:
+PYTHON_REDIS_OPTIONS = ("url", "key_prefix", "socket_timeout=1")
+
+
+def _redis_run(
+    folder: Path,
+    *args: str,
+    strict: bool = True,
+    options: tuple[str, str, str] = PYTHON_REDIS_OPTIONS,
+) -> KitRun:
     if not REDIS_URL:
         pytest.skip("REDIS_URL is not set: no Redis server to relay to")
     folder.mkdir(exist_ok=True)
@@ -262,9 +281,9 @@ def _redis_run(folder: Path, *args: str, strict: bool = True) -> KitRun:
         return run_pytest(
             folder,
             *args,
-            f"--store-option=url={url}",
-            f"--store-option=key_prefix={prefix}",
-            "--store-option=socket_timeout=1",
+            f"--store-option={options[0]}={url}",
+            f"--store-option={options[1]}={prefix}",
+            f"--store-option={options[2]}",
             *([f"--conformance-faulty-redis={REDIS_URL}"] if strict else []),
             "--conformance-race-rounds=4",
             "--conformance-skip-heavy",  # what the endpoints add is judged, not capacity
@@ -304,7 +323,11 @@ def test_dynamodb_broken_stores_fail_exactly_their_clause_through_the_strict_end
         tmp_path_factory,
         "strict-dynamodb-broken",
         lambda folder: _dynamodb_run(
-            folder, moto_url, *_store_args(*DYNAMODB_STORES), f"--conformance-seed={SEEDS[0]}"
+            folder,
+            moto_url,
+            *_store_args(*DYNAMODB_STORES),
+            *JUDGED_CLAUSES,
+            f"--conformance-seed={SEEDS[0]}",
         ),
     )
     assert run.returncode == 1, run.output[-3000:]
@@ -340,18 +363,17 @@ def test_the_redis_store_returning_none_fails_err_backend_and_the_reference_pass
 def test_every_seeded_run_meets_each_broken_store_on_its_clause(
     tmp_path: Path, moto_url: str, seed: int
 ) -> None:
-    clauses = [f"--clause={clause}" for clause in JUDGED]
     dynamodb = _dynamodb_run(
         tmp_path / "dynamodb",
         moto_url,
         *_store_args(*DYNAMODB_STORES),
-        *clauses,
+        *JUDGED_CLAUSES,
         f"--conformance-seed={seed}",
     )
     for store in DYNAMODB_STORES:
         _only_own_clause_fails(dynamodb, store)
     redis_run = _redis_run(
-        tmp_path / "redis", *_store_args(REDIS_STORE), *clauses, f"--conformance-seed={seed}"
+        tmp_path / "redis", *_store_args(REDIS_STORE), *JUDGED_CLAUSES, f"--conformance-seed={seed}"
     )
     _only_own_clause_fails(redis_run, REDIS_STORE)
 
@@ -361,12 +383,11 @@ def test_every_seeded_run_meets_each_broken_store_on_its_clause(
 def test_on_the_plain_emulator_and_redis_the_broken_stores_pass_their_clause(
     tmp_path: Path, moto_url: str
 ) -> None:
-    clauses = [f"--clause={clause}" for clause in JUDGED]
     dynamodb = _dynamodb_run(
         tmp_path / "dynamodb",
         moto_url,
         *_store_args(*DYNAMODB_STORES),
-        *clauses,
+        *JUDGED_CLAUSES,
         "--failing-store-option=endpoint_url=http://127.0.0.1:1",
         "--failing-store-option=connect_timeout=1",
         strict=False,
@@ -376,7 +397,7 @@ def test_on_the_plain_emulator_and_redis_the_broken_stores_pass_their_clause(
     redis_run = _redis_run(
         tmp_path / "redis",
         *_store_args(REDIS_STORE),
-        *clauses,
+        *JUDGED_CLAUSES,
         "--failing-store-option=url=redis://127.0.0.1:1/0",
         strict=False,
     )
@@ -406,37 +427,98 @@ def test_the_reference_store_on_dynalite_passes_every_clause_through_the_strict_
     }
 
 
+JS_DYNAMODB = Path(__file__).parent / "js_stores" / "dynamodb-stores.mjs"
+JS_BROKEN = {
+    f"node:{JS_DYNAMODB}:EventualDynamoDBStore": "CONS-READ-YOUR-WRITES",
+    f"node:{JS_DYNAMODB}:ThrottleSwallowingDynamoDBStore": "ERR-BACKEND",
+    f"node:{JS_DYNAMODB}:NativeNestingDynamoDBStore": "DATA-NESTING",
+}
+JS_OPTIONS = ("tableName", "endpoint")
+JS_REDIS = Path(__file__).parent / "js_stores" / "redis-stores.mjs"
+JS_REDIS_BROKEN = f"node:{JS_REDIS}:NoneOnDroppedConnectionRedisStore"
+JS_REDIS_OPTIONS = ("url", "keyPrefix", "timeoutMs=1000")
+
+
 @pytest.mark.dynamodb
 @pytest.mark.node
-def test_a_javascript_store_reading_without_consistent_read_fails_through_the_bridge_too(
+def test_javascript_dynamodb_stores_meet_the_strict_endpoint_through_the_bridge(
+    tmp_path: Path, moto_url: str
+) -> None:
+    # The bridge's stores get what Python's get: the sound one passes every clause, each
+    # broken one fails its own of the clauses the endpoint adds to.
+    require_node()
+    correct = f"node:{JS_DYNAMODB}"
+    failing = "--failing-store-option=endpoint=http://127.0.0.1:1"
+    run = _dynamodb_run(
+        tmp_path / "sound", moto_url, f"--store={correct}", failing, options=JS_OPTIONS
+    )
+    assert run.returncode == 0, run.output[-3000:]
+    assert run.status(correct, "ERR-BACKEND") == "pass"
+    assert run.status(correct, "DATA-NESTING") == "pass"
+    broken = _dynamodb_run(
+        tmp_path / "broken",
+        moto_url,
+        *_store_args(*JS_BROKEN),
+        *JUDGED_CLAUSES,
+        f"--conformance-seed={SEEDS[0]}",
+        failing,
+        options=JS_OPTIONS,
+    )
+    for store, clause in JS_BROKEN.items():
+        statuses = broken.statuses(store)
+        assert {c for c, status in statuses.items() if status in ("fail", "error")} == {clause}, (
+            store,
+            statuses,
+            broken.output[-3000:],
+        )
+
+
+@pytest.mark.dynamodb
+@pytest.mark.node
+def test_javascript_dynamodb_stores_pass_their_clause_on_the_plain_emulator(
     tmp_path: Path, moto_url: str
 ) -> None:
     require_node()
-    store = Path(__file__).parent / "js_stores" / "eventual-dynamodb.mjs"
-    clauses = ("--clause=CONS-READ-YOUR-WRITES", "--clause=GET-MISSING", "--clause=IFACE-RECORD")
-    verdicts = {}
-    for name, endpoint in (("strict", "{strict_dynamodb}"), ("plain", moto_url)):
-        client = client_for(moto_url)
-        table = unique_table_name("strict-js")
-        create_table(table, client=client)
-        (tmp_path / name).mkdir()
-        try:
-            run = run_pytest(
-                tmp_path / name,
-                f"--store=node:{store}",
-                f"--store-option=tableName={table}",
-                f"--store-option=endpoint={endpoint}",
-                f"--conformance-strict-dynamodb={moto_url}",
-                *clauses,
-                env=dict(AWS_TEST_ENVIRONMENT),
-            )
-        finally:
-            delete_table(client, table)
-            client.close()
-        verdicts[name] = run.statuses(f"node:{store}")
-    assert verdicts["strict"] == {
-        "IFACE-RECORD": "pass",
-        "GET-MISSING": "pass",
-        "CONS-READ-YOUR-WRITES": "fail",
-    }
-    assert set(verdicts["plain"].values()) == {"pass"}
+    run = _dynamodb_run(
+        tmp_path,
+        moto_url,
+        *_store_args(*JS_BROKEN),
+        *JUDGED_CLAUSES,
+        "--failing-store-option=endpoint=http://127.0.0.1:1",
+        strict=False,
+        options=JS_OPTIONS,
+    )
+    for store, clause in JS_BROKEN.items():
+        assert run.status(store, clause) == "pass", (store, run.output[-3000:])
+
+
+@pytest.mark.redis
+@pytest.mark.node
+def test_javascript_redis_stores_meet_the_fault_injecting_endpoint_through_the_bridge(
+    tmp_path: Path,
+) -> None:
+    require_node()
+    correct = f"node:{JS_REDIS}"
+    failing = "--failing-store-option=url=redis://127.0.0.1:1/0"
+    strict = _redis_run(
+        tmp_path / "strict",
+        *_store_args(correct, JS_REDIS_BROKEN),
+        f"--conformance-seed={SEEDS[0]}",
+        failing,
+        options=JS_REDIS_OPTIONS,
+    )
+    assert not [s for s in strict.statuses(correct).values() if s in ("fail", "error")], (
+        strict.output[-3000:]
+    )
+    assert strict.status(correct, "ERR-BACKEND") == "pass"
+    broken = strict.statuses(JS_REDIS_BROKEN)
+    assert {c for c, status in broken.items() if status in ("fail", "error")} == {"ERR-BACKEND"}
+    plain = _redis_run(
+        tmp_path / "plain",
+        *_store_args(JS_REDIS_BROKEN),
+        "--clause=ERR-BACKEND",
+        failing,
+        strict=False,
+        options=JS_REDIS_OPTIONS,
+    )
+    assert plain.status(JS_REDIS_BROKEN, "ERR-BACKEND") == "pass", plain.output[-3000:]
