@@ -67,7 +67,7 @@ def redis_through_the_fault_injecting_endpoint() -> int:
             "--store=redis",
             "--store-option=url={faulty_redis}/0",
             f"--store-option=key_prefix={prefix}",
-            "--store-option=socket_timeout=1",
+            "--store-option=socket_timeout=2",
             f"--conformance-faulty-redis={upstream}",
             "--failing-store-option=url=redis://127.0.0.1:1/0",
         )

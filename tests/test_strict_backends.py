@@ -263,7 +263,7 @@ def _dynamodb_run(
         client.close()
 
 
-PYTHON_REDIS_OPTIONS = ("url", "key_prefix", "socket_timeout=1")
+PYTHON_REDIS_OPTIONS = ("url", "key_prefix", "socket_timeout=2")
 
 
 def _redis_run(
@@ -436,7 +436,7 @@ JS_BROKEN = {
 JS_OPTIONS = ("tableName", "endpoint")
 JS_REDIS = Path(__file__).parent / "js_stores" / "redis-stores.mjs"
 JS_REDIS_BROKEN = f"node:{JS_REDIS}:NoneOnDroppedConnectionRedisStore"
-JS_REDIS_OPTIONS = ("url", "keyPrefix", "timeoutMs=1000")
+JS_REDIS_OPTIONS = ("url", "keyPrefix", "timeoutMs=2000")
 
 
 @pytest.mark.dynamodb
