@@ -441,7 +441,8 @@ CLAUSES: tuple[Clause, ...] = (
         "Revisions",
         "A touch (`updates` of `{}`) leaves the revision as it is, with or without "
         "`expected_revision`.",
-        leans_on=_READS,
+        # A touch that writes data (LeanMCP's) counts as a write: that is UPDATE-TOUCH's.
+        leans_on=(*_READS, "UPDATE-TOUCH"),
     ),
     _c(
         "REV-MATCH",
