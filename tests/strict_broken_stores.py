@@ -8,7 +8,6 @@ strict endpoints (and to pass on the plain emulator).
 
 from __future__ import annotations
 
-import functools
 import json
 from typing import Any
 
@@ -28,25 +27,26 @@ __all__ = [
 ]
 
 
+class _EventualReadsClient:
+    """A boto3 client whose GetItem never asks for ``ConsistentRead``."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def get_item(self, **params: Any) -> Any:
+        params.pop("ConsistentRead", None)
+        return self._client.get_item(**params)
+
+
 class EventuallyConsistentDynamoDBStore(DynamoDBSessionStore):
     """Reads without ``ConsistentRead``, as LeanMCP's DynamoDB store does."""
 
-    async def _read_item(self, key: str, *, only_expiry: bool = False) -> dict[str, Any] | None:
-        projection: dict[str, Any] = (
-            {"ProjectionExpression": "sessionId, #ttl", "ExpressionAttributeNames": {"#ttl": "ttl"}}
-            if only_expiry
-            else {}
-        )
-        response = await self._call(
-            functools.partial(
-                self._client.get_item,
-                TableName=self._table,
-                Key={"sessionId": {"S": key}},
-                **projection,
-            )
-        )
-        item: dict[str, Any] | None = response.get("Item")
-        return item
+    def __init__(self, *args: Any, **options: Any) -> None:
+        super().__init__(*args, **options)
+        self._client = _EventualReadsClient(self._client)  # type: ignore[assignment]
 
 
 _THROTTLED = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException"})
